@@ -1,0 +1,5 @@
+"""``python -m vpcflow`` runs the CLI."""
+
+from vpcflow.cli import main
+
+main()
