@@ -63,7 +63,9 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def emit_rows(rows: Iterable[Mapping[str, Any]], fmt: str, columns: Sequence[str] | None = None, title: str | None = None) -> None:
+def emit_rows(
+    rows: Iterable[Mapping[str, Any]], fmt: str, columns: Sequence[str] | None = None, title: str | None = None
+) -> None:
     """Print rows in the chosen format; ``columns`` fixes their order (else the first row's)."""
     rows = list(rows)
     cols = list(columns) if columns else (list(rows[0].keys()) if rows else [])
