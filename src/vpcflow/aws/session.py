@@ -40,7 +40,7 @@ def client(
     if endpoint_url:
         kwargs["endpoint_url"] = endpoint_url
     try:
-        return sess.client(service, **kwargs)
+        return sess.client(service, **kwargs)  # type: ignore[call-overload]
     except NoRegionError as err:
         raise AwsAccessError("No AWS region is set: pass --region or set AWS_REGION.") from err
 
