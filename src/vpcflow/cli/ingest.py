@@ -1,0 +1,176 @@
+"""``vpcflow ingest``: flow logs from files, folders, stdin, S3 and CloudWatch Logs into a store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import click
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+from vpcflow.cli.output import emit_rows, format_option, resolve_format, stderr_console
+from vpcflow.errors import InputError
+from vpcflow.ingest import IngestReport, SourceReport, ingest, sniff_problem
+from vpcflow.records.logformat import Layout, parse_log_format
+from vpcflow.sources.base import SourceObject
+from vpcflow.sources.local import local_sources, stdin_source
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """ISO dates and times (``2024-05-01``, ``2024-05-01T10:00``), read as UTC."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as err:
+        raise InputError(f"{value!r} is not an ISO date or time such as 2024-05-01 or 2024-05-01T10:00Z.") from err
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def split_list(values: tuple[str, ...]) -> list[str] | None:
+    items = [v.strip() for value in values for v in value.split(",") if v.strip()]
+    return items or None
+
+
+def collect_sources(
+    sources: tuple[str, ...],
+    *,
+    layout: Layout | None,
+    accounts: list[str] | None,
+    regions: list[str] | None,
+    since: datetime | None,
+    until: datetime | None,
+    enis: list[str] | None,
+    log_format: str | None,
+    run: str,
+) -> Iterator[SourceObject]:
+    """Turn SOURCE arguments into source objects; local files are checked before anything is written."""
+    local: list[SourceObject] = []
+    remote: list[str] = []
+    for source in sources:
+        if source == "-":
+            local.append(stdin_source(run))
+        elif source.startswith(("s3://", "cloudwatch://", "logs://")):
+            remote.append(source)
+        else:
+            local.extend(local_sources([source]))
+    for src in local:
+        if src.uri != "stdin":
+            problem = sniff_problem(src, layout)
+            if problem:
+                raise InputError(problem)
+    yield from local
+    for uri in remote:
+        if uri.startswith("s3://"):
+            from vpcflow.sources.s3 import list_s3_sources
+
+            yield from list_s3_sources(uri, accounts=accounts, regions=regions, since=since, until=until)
+        else:
+            from vpcflow.sources.cloudwatch import list_cloudwatch_sources
+
+            group = uri.split("://", 1)[1]
+            yield from list_cloudwatch_sources(group, enis=enis, since=since, until=until, log_format=log_format)
+
+
+def _status(src: SourceReport) -> str:
+    if src.skipped:
+        return "already ingested"
+    if src.error:
+        return src.error
+    if src.truncated:
+        return "truncated"
+    return "ok"
+
+
+def report_rows(report: IngestReport) -> list[dict[str, object]]:
+    return [
+        {
+            "source": s.uri,
+            "rows": s.rows,
+            "health_rows": s.health_rows,
+            "quarantined": s.quarantined,
+            "status": _status(s),
+        }
+        for s in report.sources
+    ]
+
+
+@click.command("ingest")
+@click.argument("sources", nargs=-1, required=True)
+@click.option(
+    "--store", "store_dir", required=True, type=click.Path(file_okay=False), help="Store folder to create or add to."
+)
+@click.option(
+    "--log-format", help="Layout of records without a header line, as AWS writes it: '${version} ${srcaddr} ...'."
+)
+@click.option("--accounts", multiple=True, help="S3: only these account ids (comma-separated or repeated).")
+@click.option("--regions", multiple=True, help="S3: only these regions.")
+@click.option("--since", help="S3 and CloudWatch: only data from this UTC date or time on.")
+@click.option("--until", help="S3 and CloudWatch: only data before this UTC date or time.")
+@click.option("--enis", multiple=True, help="CloudWatch: only the log streams of these interfaces.")
+@click.option("--workers", default=4, show_default=True, help="Sources read in parallel (S3 downloads).")
+@click.option("--no-progress", is_flag=True, help="No progress bar on stderr.")
+@format_option(choices=("table", "json", "csv"))
+@click.pass_context
+def command(
+    ctx: click.Context,
+    sources: tuple[str, ...],
+    store_dir: str,
+    log_format: str | None,
+    accounts: tuple[str, ...],
+    regions: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    enis: tuple[str, ...],
+    workers: int,
+    no_progress: bool,
+    fmt: str | None,
+) -> None:
+    """Read flow logs into a local store (SOURCE: file, folder, '-', s3://bucket/prefix, cloudwatch://group).
+
+    Every line ends up as a record, a health row (NODATA/SKIPDATA) or a quarantined line with its
+    source and line number. Running the same ingest twice adds nothing.
+    """
+    layout = parse_log_format(log_format) if log_format else None
+    objects = list(
+        collect_sources(
+            sources,
+            layout=layout,
+            accounts=split_list(accounts),
+            regions=split_list(regions),
+            since=parse_time(since),
+            until=parse_time(until),
+            enis=split_list(enis),
+            log_format=log_format,
+            run="cli",
+        )
+    )
+    total = sum(o.size or 0 for o in objects) or None
+    console = stderr_console()
+    show = not no_progress and console.is_terminal
+    with Progress(
+        TextColumn("ingest"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not show,
+    ) as bar:
+        task = bar.add_task("ingest", total=total)
+        report = ingest(objects, store_dir, layout=layout, workers=workers, progress=lambda n: bar.advance(task, n))
+    emit_rows(report_rows(report), resolve_format(fmt), title=f"ingested into {store_dir}")
+    for s in report.sources:
+        if s.truncated:
+            click.echo(
+                f"vpcflow: {s.uri} is truncated: the {s.rows + s.quarantined} lines before the break were kept.",
+                err=True,
+            )
+        elif s.error:
+            click.echo(f"vpcflow: {s.error}", err=True)
+    click.echo(
+        f"{report.rows} records ({report.health_rows} health rows), {report.quarantined} lines quarantined, "
+        f"{sum(1 for s in report.sources if s.skipped)} sources already ingested.",
+        err=True,
+    )
+    ctx.exit(report.exit_code)

@@ -1,0 +1,343 @@
+"""Ingest: sources to the store, in batches that commit atomically, counting every line.
+
+Each source is read as bytes (gzip recognised by magic bytes), split into blocks of whole lines,
+parsed (``records.parser``) and handed to the store writer. Sources are grouped into batches; a batch
+commits its records and its manifest entries together, so an interrupted ingest resumes from the last
+batch with nothing stored twice. Decompression runs in its own thread, ahead of parsing.
+"""
+
+from __future__ import annotations
+
+import io
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from vpcflow.errors import InputError
+from vpcflow.records.logformat import Layout, column_name
+from vpcflow.records.parser import (
+    ParsedBlock,
+    TextParser,
+    apply_types,
+    canonicalize,
+    health_mask,
+    merge_blocks,
+    split_lines,
+)
+from vpcflow.records.schema import RECORD_SCHEMA
+from vpcflow.sources.base import SourceObject
+from vpcflow.sources.decode import Truncated, text_chunks
+from vpcflow.store import ManifestEntry, Store
+
+BATCH_BYTES = 256 << 20
+BATCH_SOURCES = 256
+SNIFF_BYTES = 64 << 10
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class SourceReport:
+    """What one source gave: records, health rows, quarantined lines, and whether it broke off."""
+
+    uri: str
+    rows: int = 0
+    health_rows: int = 0
+    quarantined: int = 0
+    headers: int = 0
+    blanks: int = 0
+    truncated: bool = False
+    skipped: bool = False
+    error: str | None = None
+
+
+@dataclass
+class IngestReport:
+    sources: list[SourceReport] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(s.rows for s in self.sources)
+
+    @property
+    def health_rows(self) -> int:
+        return sum(s.health_rows for s in self.sources)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(s.quarantined for s in self.sources)
+
+    @property
+    def exit_code(self) -> int:
+        """2 when a source was not a flow log at all, 1 when one broke off or failed, else 0."""
+        if any(s.error and s.error.endswith("is not a flow log.") for s in self.sources):
+            return 2
+        if any(s.truncated or s.error for s in self.sources):
+            return 1
+        return 0
+
+
+class _CountingReader(io.RawIOBase):
+    """Reports bytes read from the raw (compressed) stream, for the progress bar."""
+
+    def __init__(self, raw: BinaryIO, progress: Progress | None) -> None:
+        self._raw = raw
+        self._progress = progress
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        if self._progress and data:
+            self._progress(len(data))
+        return data
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _prefetched(chunks: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:
+    """Run the decompressing iterator in its own thread so inflate overlaps parsing."""
+    q: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if stop.is_set():
+                    return
+                q.put(("data", chunk))
+            q.put(("end", None))
+        except BaseException as err:  # handed to the consumer, re-raised there
+            q.put(("error", err))
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == "data":
+                assert isinstance(value, bytes)
+                yield value
+            elif kind == "error":
+                assert isinstance(value, BaseException)
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                thread.join(0.01)
+
+
+# -- reading one source ---------------------------------------------------------------------------
+def _fill_from_key(table: pa.Table, src: SourceObject) -> pa.Table:
+    """Account and region from the S3 key where the record itself lacks them."""
+    for name, value in (("account_id", src.account_id), ("region", src.region)):
+        if value:
+            i = table.schema.get_field_index(name)
+            table = table.set_column(i, name, pc.coalesce(table.column(i), pa.scalar(value)))
+    return table
+
+
+def read_source(
+    src: SourceObject, layout: Layout | None = None, progress: Progress | None = None
+) -> Iterator[ParsedBlock]:
+    """Parsed blocks of one source; raises ``Truncated`` after the last whole block of a broken gzip."""
+    if src.kind == "parquet":
+        yield from _read_parquet(src, progress)
+        return
+    parser = TextParser(src.uri, src.layout or layout)
+    with src.open() as raw:
+        chunks = text_chunks(_CountingReader(raw, progress))  # type: ignore[arg-type]
+        for block, first_line in split_lines(_prefetched(chunks)):
+            yield parser.parse_block(block, first_line)
+
+
+def _read_parquet(src: SourceObject, progress: Progress | None) -> Iterator[ParsedBlock]:
+    """AWS's Parquet delivery: underscore column names, AWS's types; row index stands for the line."""
+    with src.open() as raw:
+        data = raw.read()
+    if progress:
+        progress(len(data))
+    try:
+        pfile = pq.ParquetFile(pa.BufferReader(data))
+    except pa.ArrowInvalid as err:
+        raise InputError(f"{src.uri} is not a readable Parquet file: {err}.") from err
+    offset = 1
+    for batch in pfile.iter_batches(batch_size=1_000_000):
+        table = pa.Table.from_batches([batch])
+        table = table.rename_columns([column_name(c) for c in table.column_names])
+        table = apply_types(table)
+        lines = pa.array(range(offset, offset + table.num_rows), type=pa.int64())
+        offset += table.num_rows
+        yield ParsedBlock(canonicalize(table, src.uri, lines))
+
+
+def sniff_problem(src: SourceObject, layout: Layout | None = None) -> str | None:
+    """One sentence if ``src`` is plainly not a flow log (nothing in its first lines parses), else None."""
+    if src.kind == "parquet":
+        try:
+            with src.open() as raw:
+                schema = pq.ParquetFile(raw).schema_arrow
+        except (pa.ArrowInvalid, OSError):
+            return f"{src.uri} is not a flow log."
+        known = [n for n in schema.names if column_name(n) in RECORD_SCHEMA.names]
+        return None if len(known) >= 2 else f"{src.uri} is not a flow log."
+    head = b""
+    try:
+        with src.open() as raw:
+            for chunk in text_chunks(raw, read_size=SNIFF_BYTES):
+                head += chunk
+                if len(head) >= SNIFF_BYTES:
+                    break
+    except Truncated:
+        pass
+    except OSError as err:
+        return f"{src.uri} could not be read: {err}."
+    return _sniff_text(src, head, layout)
+
+
+def _sniff_text(src: SourceObject, head: bytes, layout: Layout | None) -> str | None:
+    cut = head.rfind(b"\n")
+    sample = head if cut < 0 else head[: cut + 1]
+    if not sample.strip():
+        return None
+    parsed = TextParser(src.uri, src.layout or layout).parse_block(sample, 0)
+    if parsed.table.num_rows == 0 and parsed.quarantined and not parsed.headers:
+        return f"{src.uri} is not a flow log."
+    return None
+
+
+def _ingest_one(
+    src: SourceObject, layout: Layout | None, add: Callable[[ParsedBlock], None], progress: Progress | None
+) -> SourceReport:
+    report = SourceReport(src.uri)
+    first = True
+    try:
+        for parsed in read_source(src, layout, progress):
+            if first and parsed.table.num_rows == 0 and parsed.quarantined and not parsed.headers:
+                report.error = f"{src.uri} is not a flow log."
+                return report
+            first = False
+            parsed.table = _fill_from_key(parsed.table, src)
+            report.rows += parsed.table.num_rows
+            report.health_rows += int(pc.sum(health_mask(parsed.table)).as_py() or 0)
+            report.quarantined += len(parsed.quarantined)
+            report.headers += parsed.headers
+            report.blanks += parsed.blanks
+            add(parsed)
+    except Truncated:
+        report.truncated = True
+    except InputError as err:
+        report.error = err.sentence
+    return report
+
+
+def _batches(sources: Iterable[SourceObject]) -> Iterator[list[SourceObject]]:
+    batch: list[SourceObject] = []
+    size = 0
+    for src in sources:
+        batch.append(src)
+        size += src.size or 0
+        if size >= BATCH_BYTES or len(batch) >= BATCH_SOURCES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def ingest(
+    sources: Iterable[SourceObject],
+    store_dir: str,
+    *,
+    layout: Layout | None = None,
+    progress: Progress | None = None,
+    workers: int = 4,
+    on_source: Callable[[SourceReport], None] | None = None,
+) -> IngestReport:
+    """Add ``sources`` to the store, skipping those already ingested in the same version."""
+    store = Store(store_dir)
+    writer = store.writer()
+    manifest = store.manifest()
+    report = IngestReport()
+    lock = threading.Lock()
+
+    def add_block(src: SourceObject) -> Callable[[ParsedBlock], None]:
+        def add(parsed: ParsedBlock) -> None:
+            with lock:
+                writer.add(parsed.table)
+                writer.add_quarantine(src.uri, [(q.line, q.reason, q.text) for q in parsed.quarantined])
+
+        return add
+
+    def run(src: SourceObject) -> SourceReport:
+        return _ingest_one(src, layout, add_block(src), progress)
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            for batch in _batches(sources):
+                todo = []
+                for src in batch:
+                    known = manifest.get(src.uri)
+                    if known is not None and known.version == src.version:
+                        skipped = SourceReport(src.uri, skipped=True)
+                        report.sources.append(skipped)
+                        if on_source:
+                            on_source(skipped)
+                    else:
+                        todo.append(src)
+                entries = []
+                for src, result in zip(todo, pool.map(run, todo), strict=True):
+                    report.sources.append(result)
+                    if on_source:
+                        on_source(result)
+                    if result.error is None:
+                        entries.append(
+                            ManifestEntry(
+                                uri=src.uri,
+                                version=src.version,
+                                size=src.size,
+                                rows=result.rows,
+                                health_rows=result.health_rows,
+                                quarantined=result.quarantined,
+                                truncated=result.truncated,
+                            )
+                        )
+                writer.commit(entries)
+    except BaseException:
+        writer.abort()
+        raise
+    return report
+
+
+def load_records(paths: list[str], log_format: str | None = None) -> pa.Table:
+    """Parse flow-log files into canonical records without a store (for commands taking FILE...)."""
+    from vpcflow.records.logformat import parse_log_format
+    from vpcflow.sources.local import local_sources
+
+    layout = parse_log_format(log_format) if log_format else None
+    blocks: list[ParsedBlock] = []
+    for src in local_sources(paths):
+        problem = sniff_problem(src, layout)
+        if problem:
+            raise InputError(problem)
+        try:
+            for parsed in read_source(src, layout):
+                parsed.table = _fill_from_key(parsed.table, src)
+                blocks.append(parsed)
+        except Truncated:
+            pass
+    return merge_blocks(blocks).table

@@ -1,0 +1,331 @@
+"""Flow-log text to canonical Arrow tables, fast, without ever losing a line.
+
+Text arrives in blocks of whole lines. A clean block (every line has the layout's field count and
+valid values) is parsed by Arrow's multithreaded CSV reader in one call; a block with any problem is
+re-read line by line, so that every bad line goes to the quarantine with its line number and reason,
+and the good lines around it still go through the fast path. Real AWS files are clean, so the slow
+path costs only what the damage costs.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from vpcflow.records import catalog
+from vpcflow.records.logformat import DEFAULT_LAYOUT, TGW_DEFAULT_LAYOUT, Layout, parse_header
+from vpcflow.records.schema import (
+    FIELD_SCHEMA,
+    INTEGER_COLUMNS,
+    MILLISECOND_THRESHOLD,
+    RECORD_SCHEMA,
+    TGW_RESOURCE_TYPES,
+    TIMESTAMP_COLUMNS,
+)
+
+ACTIONS = pa.array(["ACCEPT", "REJECT"])
+LOG_STATUSES = pa.array(["OK", "NODATA", "SKIPDATA"])
+HEALTH_STATUSES = ("NODATA", "SKIPDATA")
+MAX_QUARANTINE_TEXT = 2048
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A line that could not be read as a record: where it was, why, and what it said."""
+
+    line: int
+    reason: str
+    text: str
+
+
+@dataclass
+class ParsedBlock:
+    """The records of one block (canonical columns plus provenance) and what did not parse."""
+
+    table: pa.Table
+    quarantined: list[Quarantined] = field(default_factory=list)
+    headers: int = 0
+    blanks: int = 0
+
+
+class _Invalid(Exception):
+    """A clean-path parse failed; the block needs the line-by-line path."""
+
+
+def _arrow_type(column: str) -> pa.DataType:
+    if column in INTEGER_COLUMNS or column in TIMESTAMP_COLUMNS:
+        return pa.int64()  # cast to int32 / timestamp afterwards, so overflow and ms values are caught
+    return pa.string()
+
+
+class TextParser:
+    """Parses one source's text, block after block, remembering its layout across blocks.
+
+    ``layout`` is the layout known from outside (CloudWatch's LogFormat, ``--log-format``); a header
+    line at the top of the text (or anywhere, for concatenated files) overrides it.
+    """
+
+    def __init__(self, source: str, layout: Layout | None = None) -> None:
+        self.source = source
+        self.layout = layout or DEFAULT_LAYOUT
+        self._layout_given = layout is not None
+
+    # -- public ---------------------------------------------------------------------------------
+    def parse_block(self, block: bytes, first_line: int) -> ParsedBlock:
+        """Parse ``block`` (whole lines, the last one may lack its newline) whose first line is ``first_line``."""
+        if not block:
+            return ParsedBlock(self._empty())
+        headers = 0
+        if first_line == 0:
+            end = block.find(b"\n")
+            first = block if end < 0 else block[:end]
+            layout = parse_header(first.decode("utf-8", "replace"))
+            if layout is not None:
+                self.layout = layout
+                headers = 1
+                block = b"" if end < 0 else block[end + 1 :]
+                first_line = 1
+                if not block:
+                    return ParsedBlock(self._empty(), headers=headers)
+        expected_lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+        try:
+            table = self._fast(block, self.layout, expected_lines)
+        except _Invalid:
+            result = self._slow(block, first_line)
+            result.headers += headers
+            return result
+        lines = pa.array(range(first_line, first_line + expected_lines), type=pa.int64())
+        return ParsedBlock(self._canonical(table, self.layout, lines), headers=headers)
+
+    # -- fast path ------------------------------------------------------------------------------
+    def _fast(self, block: bytes, layout: Layout, expected_lines: int) -> pa.Table:
+        bad: list[int] = []
+
+        def on_invalid(_row: pacsv.InvalidRow) -> str:
+            bad.append(1)
+            return "skip"
+
+        try:
+            table = pacsv.read_csv(
+                io.BytesIO(block),
+                read_options=pacsv.ReadOptions(column_names=list(layout.columns), block_size=1 << 22),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=" ", quote_char=False, escape_char=False, invalid_row_handler=on_invalid
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={c: _arrow_type(c) for c in layout.columns},
+                    null_values=["-"],
+                    strings_can_be_null=True,
+                    check_utf8=True,
+                ),
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+            raise _Invalid(str(err)) from err
+        if bad or table.num_rows != expected_lines:
+            raise _Invalid("malformed or blank lines")
+        try:
+            table = apply_types(table)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+            raise _Invalid(str(err)) from err
+        if pc.any(self._bad_values(table)).as_py():
+            raise _Invalid("bad enumerated values")
+        return table
+
+    @staticmethod
+    def _bad_values(table: pa.Table) -> pa.ChunkedArray | pa.Array:
+        """Rows whose action or log-status is not a value AWS writes."""
+        bad: pa.ChunkedArray | pa.Array = pa.array([False] * table.num_rows)
+        for name, allowed in (("action", ACTIONS), ("log_status", LOG_STATUSES)):
+            if name in table.column_names:
+                col = table.column(name)
+                wrong = pc.and_(pc.is_valid(col), pc.invert(pc.is_in(col, value_set=allowed)))
+                bad = pc.or_(bad, wrong)
+        return bad
+
+    # -- slow path ------------------------------------------------------------------------------
+    def _slow(self, block: bytes, first_line: int) -> ParsedBlock:
+        """Line by line: classify each line, quarantine the bad, fast-parse the good in runs."""
+        quarantined: list[Quarantined] = []
+        pieces: list[pa.Table] = []
+        headers = blanks = 0
+        run: list[bytes] = []
+        run_lines: list[int] = []
+        run_layout = self.layout
+
+        def flush() -> None:
+            if run:
+                data = b"\n".join(run) + b"\n"
+                table = self._fast(data, run_layout, len(run))
+                pieces.append(self._canonical(table, run_layout, pa.array(run_lines, type=pa.int64())))
+                run.clear()
+                run_lines.clear()
+
+        raw_lines = block.split(b"\n")
+        if block.endswith(b"\n"):
+            raw_lines.pop()
+        for offset, raw in enumerate(raw_lines):
+            number = first_line + offset
+            line = raw.rstrip(b"\r")
+            if not line.strip():
+                blanks += 1
+                continue
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError:
+                quarantined.append(self._quarantine(number, "the line is not UTF-8 text", line))
+                continue
+            header = parse_header(text)
+            if header is not None:
+                headers += 1
+                if header != self.layout:
+                    flush()
+                    self.layout = run_layout = header
+                continue
+            layout, problem = self._classify(text)
+            if problem:
+                quarantined.append(self._quarantine(number, problem, line))
+                continue
+            if layout != run_layout:
+                flush()
+                run_layout = layout
+            run.append(" ".join(text.split()).encode())
+            run_lines.append(number)
+        flush()
+        table = pa.concat_tables(pieces, promote_options="permissive") if pieces else self._empty()
+        return ParsedBlock(table, quarantined, headers=headers, blanks=blanks)
+
+    def _classify(self, text: str) -> tuple[Layout, str | None]:
+        """Which layout reads this line, or why none does."""
+        tokens = text.split()
+        layout = self.layout
+        if len(tokens) != len(layout.columns):
+            # A transit-gateway record among VPC records (AWS can mix them in one prefix).
+            if len(tokens) == len(TGW_DEFAULT_LAYOUT.columns) and tokens[1] in TGW_RESOURCE_TYPES:
+                layout = TGW_DEFAULT_LAYOUT
+            else:
+                return layout, f"expected {len(layout.columns)} fields, found {len(tokens)}"
+        for name, token in zip(layout.columns, tokens, strict=True):
+            if token == "-":
+                continue
+            if name in INTEGER_COLUMNS or name in TIMESTAMP_COLUMNS:
+                if not token.lstrip("-").isdigit():
+                    return layout, f"{catalog.BY_COLUMN[name].name} is not an integer: {token[:40]!r}"
+                value = int(token)
+                if FIELD_SCHEMA.field(name).type == pa.int32() and not -(2**31) <= value < 2**31:
+                    return layout, f"{catalog.BY_COLUMN[name].name} is out of range: {token[:40]!r}"
+            elif name == "action" and token not in ("ACCEPT", "REJECT"):
+                return layout, f"action is neither ACCEPT nor REJECT: {token[:40]!r}"
+            elif name == "log_status" and token not in ("OK", "NODATA", "SKIPDATA"):
+                return layout, f"log-status is not OK, NODATA or SKIPDATA: {token[:40]!r}"
+        return layout, None
+
+    def _quarantine(self, number: int, reason: str, line: bytes) -> Quarantined:
+        return Quarantined(number, reason, line[:MAX_QUARANTINE_TEXT].decode("utf-8", "replace"))
+
+    # -- canonical form -------------------------------------------------------------------------
+    def _canonical(self, table: pa.Table, layout: Layout, lines: pa.Array) -> pa.Table:
+        return canonicalize(table, self.source, lines, tgw_layout=layout.is_transit_gateway)
+
+    def _empty(self) -> pa.Table:
+        return RECORD_SCHEMA.empty_table()
+
+
+def apply_types(table: pa.Table) -> pa.Table:
+    """Cast integer reads to the catalog's types; start/end become timestamps, 13-digit values read as ms.
+
+    Raises ``pa.ArrowInvalid`` when a value does not fit its type (an int32 field over 2**31).
+    """
+    for i, name in enumerate(table.column_names):
+        col = table.column(i)
+        if name in TIMESTAMP_COLUMNS and not pa.types.is_timestamp(col.type):
+            col = col.cast(pa.int64())
+            millis = pc.if_else(pc.greater_equal(col, MILLISECOND_THRESHOLD), col, pc.multiply(col, 1000))
+            table = table.set_column(i, name, millis.cast(pa.timestamp("ms")))
+        elif name in INTEGER_COLUMNS:
+            target = FIELD_SCHEMA.field(name).type
+            if col.type != target:
+                table = table.set_column(i, name, col.cast(target))
+    return table
+
+
+def canonicalize(table: pa.Table, source: str, lines: pa.Array, *, tgw_layout: bool = False) -> pa.Table:
+    """Lay a typed table out in the canonical schema: every catalog column, then unknown text columns, then provenance."""
+    n = table.num_rows
+    present = set(table.column_names)
+    arrays: list[pa.Array | pa.ChunkedArray] = []
+    for fld in FIELD_SCHEMA:
+        if fld.name in present:
+            col = table.column(fld.name)
+            arrays.append(col if col.type == fld.type else col.cast(fld.type))
+        else:
+            arrays.append(pa.nulls(n, fld.type))
+    names = list(FIELD_SCHEMA.names)
+    for extra in table.column_names:
+        if extra not in FIELD_SCHEMA.names:
+            arrays.append(table.column(extra).cast(pa.string()))
+            names.append(extra)
+    arrays.append(pa.repeat(pa.scalar(source, pa.string()), n))
+    arrays.append(lines)
+    if tgw_layout:
+        record_type: pa.Array | pa.ChunkedArray = pa.repeat(pa.scalar("tgw"), n)
+    elif "account_id" in present:
+        is_tgw = pc.fill_null(pc.is_in(table.column("account_id"), value_set=pa.array(TGW_RESOURCE_TYPES)), False)
+        record_type = pc.if_else(is_tgw, "tgw", "vpc")
+    else:
+        record_type = pa.repeat(pa.scalar("vpc"), n)
+    arrays += [record_type]
+    names += ["source_object", "source_line", "record_type"]
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def split_lines(chunks: Iterable[bytes], block_size: int = 8 << 20) -> Iterator[tuple[bytes, int]]:
+    """Regroup a byte stream into blocks of whole lines, each with the index of its first line."""
+    pending = b""
+    line = 0
+    buffer: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        buffer.append(chunk)
+        size += len(chunk)
+        if size < block_size:
+            continue
+        data = pending + b"".join(buffer)
+        buffer.clear()
+        size = 0
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            pending = data
+            continue
+        block, pending = data[: cut + 1], data[cut + 1 :]
+        yield block, line
+        line += block.count(b"\n")
+    data = pending + b"".join(buffer)
+    if data:
+        yield data, line
+
+
+def parse_text(data: bytes, source: str = "<text>", layout: Layout | None = None) -> ParsedBlock:
+    """Parse a whole text at once (small inputs, tests); large inputs go through ``split_lines``."""
+    parser = TextParser(source, layout)
+    parts: list[ParsedBlock] = [parser.parse_block(block, first) for block, first in split_lines([data])]
+    return merge_blocks(parts)
+
+
+def merge_blocks(parts: list[ParsedBlock]) -> ParsedBlock:
+    tables = [p.table for p in parts if p.table.num_rows] or [RECORD_SCHEMA.empty_table()]
+    return ParsedBlock(
+        pa.concat_tables(tables, promote_options="permissive"),
+        [q for p in parts for q in p.quarantined],
+        headers=sum(p.headers for p in parts),
+        blanks=sum(p.blanks for p in parts),
+    )
+
+
+def health_mask(table: pa.Table) -> pa.ChunkedArray:
+    """True for NODATA/SKIPDATA rows: evidence of data loss, kept but counted apart."""
+    return pc.fill_null(pc.is_in(table.column("log_status"), value_set=pa.array(HEALTH_STATUSES)), False)
