@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import urllib.request
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -201,23 +199,6 @@ def test_missing_bucket_is_one_sentence(aws: str) -> None:
 def test_not_an_s3_uri(aws: str) -> None:
     with pytest.raises(InputError, match="Not an S3 location"):
         list(list_s3_sources("bucket/prefix"))
-
-
-@pytest.fixture
-def enforce_auth(aws: str) -> Iterator[None]:
-    """Make moto check credentials (it accepts any by default)."""
-
-    def set_count(value: str) -> None:
-        request = urllib.request.Request(
-            f"{aws}/moto-api/reset-auth", data=value.encode(), method="POST", headers={"Content-Type": "text/plain"}
-        )
-        urllib.request.urlopen(request).read()
-
-    set_count("0")
-    try:
-        yield
-    finally:
-        set_count("inf")
 
 
 def test_wrong_credentials_are_one_sentence(enforce_auth: None) -> None:
