@@ -1,0 +1,1 @@
+"""Engines that run detection SQL: DuckDB over the store (default), Spark, and Athena."""
