@@ -31,7 +31,7 @@ from vpcflow.records.parser import (
     merge_blocks,
     split_lines,
 )
-from vpcflow.records.schema import RECORD_SCHEMA
+from vpcflow.records.schema import INTEGER_COLUMNS, RECORD_SCHEMA, TIMESTAMP_COLUMNS
 from vpcflow.sources.base import SourceObject
 from vpcflow.sources.decode import Truncated, text_chunks
 from vpcflow.store import ManifestEntry, Store
@@ -160,10 +160,20 @@ def read_source(
         yield from _read_parquet(src, progress)
         return
     parser = TextParser(src.uri, src.layout or layout)
+    broken: list[Truncated] = []
+
+    def until_break(chunks: Iterator[bytes]) -> Iterator[bytes]:
+        try:
+            yield from chunks
+        except Truncated as err:
+            broken.append(err)  # end the text here; the whole lines before the break still count
+
     with src.open() as raw:
         chunks = text_chunks(_CountingReader(raw, progress))  # type: ignore[arg-type]
-        for block, first_line in split_lines(_prefetched(chunks)):
+        for block, first_line in split_lines(until_break(_prefetched(chunks))):
             yield parser.parse_block(block, first_line)
+    if broken:
+        raise broken[0]
 
 
 def _read_parquet(src: SourceObject, progress: Progress | None) -> Iterator[ParsedBlock]:
@@ -179,11 +189,27 @@ def _read_parquet(src: SourceObject, progress: Progress | None) -> Iterator[Pars
     offset = 1
     for batch in pfile.iter_batches(batch_size=1_000_000):
         table = pa.Table.from_batches([batch])
-        table = table.rename_columns([column_name(c) for c in table.column_names])
-        table = apply_types(table)
+        table = _nulls_as_parquet_writers_spell_them(table.rename_columns([column_name(c) for c in table.column_names]))
+        try:
+            table = apply_types(table)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
+            raise InputError(f"{src.uri} has a column that does not hold flow-log values: {err}.") from err
         lines = pa.array(range(offset, offset + table.num_rows), type=pa.int64())
         offset += table.num_rows
         yield ParsedBlock(canonicalize(table, src.uri, lines))
+
+
+PARQUET_NULL_SPELLINGS = pa.array(["-", "None", ""])
+
+
+def _nulls_as_parquet_writers_spell_them(table: pa.Table) -> pa.Table:
+    """Parquet written by other tools may keep numbers as text, with '-' or 'None' for a missing value."""
+    for i, name in enumerate(table.column_names):
+        col = table.column(i)
+        if name in INTEGER_COLUMNS | TIMESTAMP_COLUMNS and pa.types.is_string(col.type):
+            missing = pc.is_in(col, value_set=PARQUET_NULL_SPELLINGS)
+            table = table.set_column(i, name, pc.if_else(missing, pa.scalar(None, pa.string()), col))
+    return table
 
 
 def sniff_problem(src: SourceObject, layout: Layout | None = None) -> str | None:

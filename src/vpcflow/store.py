@@ -80,7 +80,7 @@ class Store:
         return self.root / "_journal.json"
 
     def exists(self) -> bool:
-        return self.manifest_path.exists() or self.flows_dir.exists()
+        return self.manifest_path.exists() or self.flows_dir.exists() or self.journal_path.exists()
 
     # -- manifest -------------------------------------------------------------------------------
     def manifest(self) -> dict[str, ManifestEntry]:

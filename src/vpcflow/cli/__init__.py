@@ -17,6 +17,8 @@ from vpcflow.errors import VpcflowError
 
 # name -> module under vpcflow.cli that defines a click command called ``command``
 COMMANDS: dict[str, str] = {
+    "audit": "audit",
+    "enable": "enable",
     "ingest": "ingest",
     "query": "query",
     "stats": "stats",
@@ -47,7 +49,7 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI, turning vpcflow's own errors into one sentence and an exit code."""
     try:
-        return cli.main(args=argv, prog_name="vpcflow", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="vpcflow", standalone_mode=False)
     except VpcflowError as err:
         click.echo(f"vpcflow: {err.sentence}", err=True)
         sys.exit(err.exit_code)
@@ -59,3 +61,7 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Abort:
         click.echo("vpcflow: aborted.", err=True)
         sys.exit(130)
+    # without standalone mode click hands back ctx.exit(n) as the return value
+    if isinstance(code, int) and code:
+        sys.exit(code)
+    return code

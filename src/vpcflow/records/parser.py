@@ -104,19 +104,11 @@ class TextParser:
 
     # -- fast path ------------------------------------------------------------------------------
     def _fast(self, block: bytes, layout: Layout, expected_lines: int) -> pa.Table:
-        bad: list[int] = []
-
-        def on_invalid(_row: pacsv.InvalidRow) -> str:
-            bad.append(1)
-            return "skip"
-
         try:
             table = pacsv.read_csv(
                 io.BytesIO(block),
                 read_options=pacsv.ReadOptions(column_names=list(layout.columns), block_size=1 << 22),
-                parse_options=pacsv.ParseOptions(
-                    delimiter=" ", quote_char=False, escape_char=False, invalid_row_handler=on_invalid
-                ),
+                parse_options=pacsv.ParseOptions(delimiter=" ", quote_char=False, escape_char=False),
                 convert_options=pacsv.ConvertOptions(
                     column_types={c: _arrow_type(c) for c in layout.columns},
                     null_values=["-"],
@@ -126,7 +118,7 @@ class TextParser:
             )
         except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
             raise _Invalid(str(err)) from err
-        if bad or table.num_rows != expected_lines:
+        if table.num_rows != expected_lines:  # blank lines; malformed rows already raised
             raise _Invalid("malformed or blank lines")
         try:
             table = apply_types(table)
@@ -274,7 +266,8 @@ def canonicalize(table: pa.Table, source: str, lines: pa.Array, *, tgw_layout: b
     if tgw_layout:
         record_type: pa.Array | pa.ChunkedArray = pa.repeat(pa.scalar("tgw"), n)
     elif "account_id" in present:
-        is_tgw = pc.fill_null(pc.is_in(table.column("account_id"), value_set=pa.array(TGW_RESOURCE_TYPES)), False)
+        account = arrays[FIELD_SCHEMA.get_field_index("account_id")]
+        is_tgw = pc.fill_null(pc.is_in(account, value_set=pa.array(TGW_RESOURCE_TYPES)), False)
         record_type = pc.if_else(is_tgw, "tgw", "vpc")
     else:
         record_type = pa.repeat(pa.scalar("vpc"), n)
