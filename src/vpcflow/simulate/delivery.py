@@ -1,0 +1,283 @@
+"""Delivering records as AWS does: S3 files (gzip text with a header, or Parquet) and CloudWatch streams.
+
+S3: one file per flow log per 5-minute window of the records' *end* time, named and foldered by
+``vpcflow.sources.s3layout.build_key`` (default, Hive-compatible, hourly), at most 75 MB each.
+CloudWatch Logs: one stream per interface, named by its ID, lines without a header, event timestamp =
+the record's start. Either into a folder that mirrors the destination (``DIR/<bucket>/<key>``,
+``DIR/cloudwatch/<group>/<stream>.log``) or to the real endpoints (any ``AWS_ENDPOINT_URL``, so moto in
+tests). Every line written is reported back with where it went, for the labels file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import isal.igzip as igzip
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from vpcflow.aws.session import aws_call, client
+from vpcflow.errors import InputError
+from vpcflow.records import catalog
+from vpcflow.records.logformat import Layout
+from vpcflow.simulate.topology import FlowLogSpec
+from vpcflow.sources.s3layout import build_key
+
+FILE_WINDOW = 300  # seconds: S3 files are published every 5 minutes
+MAX_FILE_BYTES = 75 * 1024 * 1024  # AWS starts a new file at 75 MB
+CW_BATCH_EVENTS = 10_000
+CW_BATCH_BYTES = 1_000_000
+_ARROW_TYPE = {"int32": pa.int32(), "int64": pa.int64(), "string": pa.string(), "timestamp": pa.int64()}
+_TEXT_OPTIONS = pacsv.WriteOptions(include_header=False, delimiter=" ", quoting_style="none", batch_size=65536)
+
+
+@dataclass(frozen=True)
+class Written:
+    """Where a slice of records went: ``uri`` and the line index of its first record (header = 0)."""
+
+    uri: str
+    first_line: int
+    rows: pa.Table  # the records in the order they were written
+
+
+def render_lines(records: pa.Table, layout: Layout) -> bytes:
+    """The records as AWS text lines in the layout's field order: space-separated, '-' for NULL."""
+    n = records.num_rows
+    cols = {}
+    for i, column in enumerate(layout.columns):
+        if column in records.column_names:
+            text = records[column].cast(pa.string())
+            cols[f"c{i}"] = pc.fill_null(text, "-")
+        else:
+            cols[f"c{i}"] = pa.array(np.full(n, "-", dtype=object), pa.string())
+    sink = io.BytesIO()
+    if n:
+        pacsv.write_csv(pa.table(cols), sink, _TEXT_OPTIONS)
+    return sink.getvalue()
+
+
+def parquet_table(records: pa.Table, layout: Layout) -> pa.Table:
+    """The layout's columns with AWS's Parquet types (INT_32, INT_64, STRING; start/end Unix seconds)."""
+    n = records.num_rows
+    cols = {}
+    for column in layout.columns:
+        field_ = catalog.BY_COLUMN.get(column)
+        typ = _ARROW_TYPE[field_.type] if field_ else pa.string()
+        cols[column] = records[column].cast(typ) if column in records.column_names else pa.nulls(n, typ)
+    return pa.table(cols)
+
+
+class Target:
+    """Where bytes go: a folder or AWS. Subclasses implement ``put`` and ``append_stream``."""
+
+    def put(self, bucket: str, key: str, body: bytes) -> str:
+        raise NotImplementedError
+
+    def append_stream(self, group: str, stream: str, lines: bytes, timestamps: np.ndarray) -> str:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        return None
+
+
+class FolderTarget(Target):
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._streams: dict[tuple[str, str], Any] = {}
+
+    def put(self, bucket: str, key: str, body: bytes) -> str:
+        path = self.root / bucket / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+        return str(path)
+
+    def append_stream(self, group: str, stream: str, lines: bytes, timestamps: np.ndarray) -> str:
+        path = self.root / "cloudwatch" / group.strip("/").replace("/", "_") / f"{stream}.log"
+        handle = self._streams.get((group, stream))
+        if handle is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = path.open("wb")
+            self._streams[(group, stream)] = handle
+        handle.write(lines)
+        return str(path)
+
+    def close(self) -> None:
+        for handle in self._streams.values():
+            handle.close()
+        self._streams.clear()
+
+
+class AwsTarget(Target):
+    """Real S3 buckets and CloudWatch log groups (created when missing), through vpcflow.aws.session."""
+
+    def __init__(self, bucket_override: str | None = None, region: str | None = None) -> None:
+        self.bucket_override = bucket_override
+        self.region = region
+        self._s3: Any = None
+        self._logs: Any = None
+        self._buckets: set[str] = set()
+        self._streams: set[tuple[str, str]] = set()
+
+    def put(self, bucket: str, key: str, body: bytes) -> str:
+        bucket = self.bucket_override or bucket
+        if self._s3 is None:
+            self._s3 = client("s3", region=self.region)
+        if bucket not in self._buckets:
+            aws_call(f"checking bucket {bucket}", self._s3.head_bucket, Bucket=bucket)
+            self._buckets.add(bucket)
+        aws_call(f"writing s3://{bucket}/{key}", self._s3.put_object, Bucket=bucket, Key=key, Body=body)
+        return f"s3://{bucket}/{key}"
+
+    def append_stream(self, group: str, stream: str, lines: bytes, timestamps: np.ndarray) -> str:
+        if self._logs is None:
+            self._logs = client("logs", region=self.region)
+        logs = self._logs
+        if (group, stream) not in self._streams:
+            groups = aws_call(f"looking up log group {group}", logs.describe_log_groups, logGroupNamePrefix=group)
+            if not any(g.get("logGroupName") == group for g in groups.get("logGroups", [])):
+                aws_call(f"creating log group {group}", logs.create_log_group, logGroupName=group)
+            streams = aws_call(
+                f"looking up log stream {stream}",
+                logs.describe_log_streams,
+                logGroupName=group,
+                logStreamNamePrefix=stream,
+            )
+            if not any(s.get("logStreamName") == stream for s in streams.get("logStreams", [])):
+                aws_call(
+                    f"creating log stream {stream}", logs.create_log_stream, logGroupName=group, logStreamName=stream
+                )
+            self._streams.add((group, stream))
+        messages = lines.decode().splitlines()
+        batch: list[dict[str, Any]] = []
+        size = 0
+        for message, ts in zip(messages, timestamps.tolist(), strict=True):
+            cost = len(message) + 26
+            if batch and (len(batch) >= CW_BATCH_EVENTS or size + cost > CW_BATCH_BYTES):
+                self._send(group, stream, batch)
+                batch, size = [], 0
+            batch.append({"timestamp": int(ts) * 1000, "message": message})
+            size += cost
+        if batch:
+            self._send(group, stream, batch)
+        return f"cloudwatch://{group}/{stream}"
+
+    def _send(self, group: str, stream: str, events: list[dict[str, Any]]) -> None:
+        aws_call(
+            f"writing to log stream {group}/{stream}",
+            self._logs.put_log_events,
+            logGroupName=group,
+            logStreamName=stream,
+            logEvents=events,
+        )
+
+
+@dataclass
+class Deliverer:
+    """Writes one flow log's records as AWS delivers them and reports every line's place."""
+
+    flow_log: FlowLogSpec
+    target: Target
+    on_written: Callable[[Written], None]
+    stream_lines: dict[str, int] = field(default_factory=dict)
+    files: int = 0
+
+    def deliver(self, records: pa.Table) -> None:
+        if records.num_rows == 0:
+            return
+        if self.flow_log.destination_type == "cloud-watch-logs":
+            self._cloudwatch(records)
+        elif self.flow_log.destination_type == "s3":
+            self._s3(records)
+        else:
+            raise InputError(
+                f"Flow log {self.flow_log.id} delivers to {self.flow_log.destination_type}; "
+                "the simulator writes S3 and CloudWatch Logs destinations."
+            )
+
+    def _s3(self, records: pa.Table) -> None:
+        fl = self.flow_log
+        bucket_no = pc.divide(records["end"], FILE_WINDOW)
+        records = records.append_column("_file", bucket_no)
+        records = records.take(pc.sort_indices(records, [("_file", "ascending"), ("start", "ascending")]))
+        files = records["_file"].to_numpy()
+        edges = np.flatnonzero(np.diff(files)) + 1
+        bounds = [0, *edges.tolist(), len(files)]
+        parquet = fl.file_format == "parquet"
+        for lo, hi in itertools.pairwise(bounds):
+            part = records.slice(lo, hi - lo).drop_columns(["_file"])
+            stamp = datetime.fromtimestamp(int(files[lo]) * FILE_WINDOW, UTC)
+            if parquet:
+                self._put(part, stamp, 0, self._parquet_bytes(part), first_line=0)
+            else:
+                self._text_files(part, stamp)
+
+    def _text_files(self, part: pa.Table, stamp: datetime) -> None:
+        body = render_lines(part, self.flow_log.layout)
+        header = (self.flow_log.layout.header() + "\n").encode()
+        if len(body) + len(header) <= MAX_FILE_BYTES:
+            self._put(part, stamp, 0, igzip.compress(header + body, compresslevel=1), first_line=1)
+            return
+        # split on line boundaries so no file passes 75 MB
+        offsets = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == ord("\n")) + 1
+        start_byte, start_row, index = 0, 0, 0
+        while start_row < part.num_rows:
+            limit = start_byte + MAX_FILE_BYTES - len(header)
+            last_row = int(np.searchsorted(offsets, limit, side="right"))
+            last_row = max(last_row, start_row + 1)
+            end_byte = int(offsets[last_row - 1])
+            chunk = part.slice(start_row, last_row - start_row)
+            data = igzip.compress(header + body[start_byte:end_byte], compresslevel=1)
+            self._put(chunk, stamp, index, data, first_line=1)
+            start_byte, start_row, index = end_byte, last_row, index + 1
+
+    def _parquet_bytes(self, part: pa.Table) -> bytes:
+        sink = io.BytesIO()
+        pq.write_table(parquet_table(part, self.flow_log.layout), sink, compression="gzip")
+        return sink.getvalue()
+
+    def _put(self, rows: pa.Table, stamp: datetime, index: int, body: bytes, first_line: int) -> None:
+        fl = self.flow_log
+        parquet = fl.file_format == "parquet"
+        file_hash = None
+        if index:
+            file_hash = hashlib.sha256(f"{fl.id}/{stamp.isoformat()}/{index}".encode()).hexdigest()[:8]
+        key = build_key(
+            fl.account_id,
+            fl.region,
+            fl.id,
+            stamp,
+            prefix=fl.prefix,
+            hive=fl.hive,
+            hourly=fl.per_hour,
+            parquet=parquet,
+            file_hash=file_hash,
+        )
+        uri = self.target.put(fl.bucket or "vpcflow-simulated-logs", key, body)
+        self.files += 1
+        self.on_written(Written(uri, first_line, rows))
+
+    def _cloudwatch(self, records: pa.Table) -> None:
+        fl = self.flow_log
+        assert fl.log_group is not None
+        records = records.take(pc.sort_indices(records, [("interface_id", "ascending"), ("start", "ascending")]))
+        enis = records["interface_id"].to_numpy(zero_copy_only=False)
+        edges = np.flatnonzero(enis[1:] != enis[:-1]) + 1
+        bounds = [0, *edges.tolist(), len(enis)]
+        for lo, hi in itertools.pairwise(bounds):
+            part = records.slice(lo, hi - lo)
+            stream = str(enis[lo])
+            lines = render_lines(part, fl.layout)
+            uri = self.target.append_stream(fl.log_group, stream, lines, part["start"].to_numpy())
+            first = self.stream_lines.get(stream, 0)
+            self.stream_lines[stream] = first + part.num_rows
+            self.on_written(Written(uri, first, part))

@@ -1,0 +1,356 @@
+"""Run a scenario against a snapshot: generate, judge, aggregate and deliver, one hour of traffic at a time.
+
+Memory stays bounded by one hour of sessions plus the pieces that spill into the next hour (long
+connections), whatever the scenario's length. The labels file (Parquet) gets one row per record
+written, naming the file or stream and line it went to and the scenario element that produced it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from vpcflow.errors import InputError
+from vpcflow.simulate import engine
+from vpcflow.simulate.delivery import AwsTarget, Deliverer, FolderTarget, Target, Written
+from vpcflow.simulate.generators import FULL, Plan, Sessions, generate, make_plans
+from vpcflow.simulate.scenario import Scenario
+from vpcflow.simulate.topology import FlowLogSpec, build_topology
+from vpcflow.simulate.verdict import Judge
+from vpcflow.snapshot import Snapshot, load_snapshot
+
+CHUNK = 3600  # seconds of traffic generated at once: a multiple of the 5-minute files and both intervals
+
+LABEL_SCHEMA = pa.schema(
+    [
+        ("source_object", pa.string()),
+        ("source_line", pa.int64()),
+        ("flow_log_id", pa.string()),
+        ("interface_id", pa.string()),
+        ("srcaddr", pa.string()),
+        ("dstaddr", pa.string()),
+        ("srcport", pa.int32()),
+        ("dstport", pa.int32()),
+        ("protocol", pa.int32()),
+        ("start", pa.int64()),
+        ("end", pa.int64()),
+        ("action", pa.string()),
+        ("flow_direction", pa.string()),
+        ("log_status", pa.string()),
+        ("element", pa.string()),
+        ("kind", pa.string()),
+        ("attack", pa.bool_()),
+        ("packet", pa.string()),
+        ("blocked_by", pa.string()),
+        ("blocked_layer", pa.string()),
+        ("blocked_resource", pa.string()),
+        ("blocked_rule", pa.string()),
+    ]
+)
+
+
+@dataclass
+class FlowLogResult:
+    flow_log_id: str
+    destination: str
+    records: int = 0
+    rejects: int = 0
+    nodata: int = 0
+    files: int = 0
+
+
+@dataclass
+class ElementResult:
+    name: str
+    kind: str
+    attack: bool
+    sessions: int = 0
+    records: int = 0
+    rejects: int = 0
+    blocked_by: set[str] = field(default_factory=set)
+    warning: str | None = None
+
+
+@dataclass
+class Result:
+    """What a run wrote: per flow log and per element, plus warnings about unmet expectations."""
+
+    flow_logs: list[FlowLogResult]
+    elements: list[ElementResult]
+    labels: str | None
+    policy_calls: int
+    seed: int
+
+    @property
+    def records(self) -> int:
+        return sum(f.records for f in self.flow_logs)
+
+    @property
+    def warnings(self) -> list[str]:
+        return [e.warning for e in self.elements if e.warning]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "records": self.records,
+            "labels": self.labels,
+            "policy_calls": self.policy_calls,
+            "flow_logs": [vars(f) for f in self.flow_logs],
+            "elements": [{**vars(e), "blocked_by": sorted(e.blocked_by)} for e in self.elements],
+            "warnings": self.warnings,
+        }
+
+
+class _Labels:
+    """Appends label rows to a Parquet file as records are written (bounded memory)."""
+
+    def __init__(self, path: Path | None, scenario: Scenario, judge: Judge) -> None:
+        self.path = path
+        self.writer: pq.ParquetWriter | None = None
+        self.names = pa.array([e.name for e in scenario.elements], pa.string())
+        self.kinds = pa.array([e.kind for e in scenario.elements], pa.string())
+        self.attacks = pa.array([e.attack for e in scenario.elements], pa.bool_())
+        self.judge = judge
+
+    def blockers(self) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
+        b = self.judge.blockers
+        return (
+            pa.array([x.text() for x in b], pa.string()),
+            pa.array([x.layer for x in b], pa.string()),
+            pa.array([x.resource_id for x in b], pa.string()),
+            pa.array([None if x.rule is None else str(x.rule) for x in b], pa.string()),
+        )
+
+    def add(self, flow_log_id: str, written: Written) -> None:
+        if self.path is None:
+            return
+        rows = written.rows
+        n = rows.num_rows
+        element = rows["_element"].combine_chunks()
+        valid = pc.is_valid(element)
+        idx = pc.fill_null(element, 0)
+        blocker = rows["_blocker"].combine_chunks()
+        has_block = pc.greater_equal(blocker, 0)
+        bidx = pc.if_else(has_block, blocker, 0)
+        texts, layers, resources, rules = self.blockers()
+        null_s = pa.scalar(None, pa.string())
+
+        def pick(values: pa.Array, index: pa.Array, mask: pa.Array) -> pa.Array:
+            if len(values) == 0:
+                return pa.nulls(n, values.type)
+            return pc.if_else(mask, values.take(index), pa.scalar(None, values.type))
+
+        kinds = pa.array(np.array(engine.PACKET_KINDS, dtype=object)[rows["_kind"].to_numpy()], pa.string())
+        table = pa.table(
+            {
+                "source_object": pa.array([written.uri] * n, pa.string()),
+                "source_line": pa.array(np.arange(written.first_line, written.first_line + n, dtype=np.int64)),
+                "flow_log_id": pa.array([flow_log_id] * n, pa.string()),
+                **{c: rows[c] for c in ("interface_id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol")},
+                "start": rows["start"],
+                "end": rows["end"],
+                "action": rows["action"],
+                "flow_direction": rows["flow_direction"],
+                "log_status": rows["log_status"],
+                "element": pick(self.names, idx, valid),
+                "kind": pick(self.kinds, idx, valid),
+                "attack": pc.if_else(valid, self.attacks.take(idx), False),
+                "packet": kinds,
+                "blocked_by": pick(texts, bidx, has_block) if len(texts) else pa.nulls(n, pa.string()),
+                "blocked_layer": pick(layers, bidx, has_block) if len(texts) else pa.nulls(n, pa.string()),
+                "blocked_resource": pick(resources, bidx, has_block) if len(texts) else pa.nulls(n, pa.string()),
+                "blocked_rule": pick(rules, bidx, has_block) if len(texts) else pa.nulls(n, pa.string()),
+            }
+        ).cast(LABEL_SCHEMA)
+        del null_s
+        if self.writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.writer = pq.ParquetWriter(str(self.path), LABEL_SCHEMA, compression="zstd")
+        self.writer.write_table(table)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        elif self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(LABEL_SCHEMA.empty_table(), str(self.path))
+
+
+def _listening(plans: list[Plan]) -> npt.NDArray[np.uint64]:
+    """(address << 16 | port) of the services the scenario's normal traffic reaches: open to a probe."""
+    keys: list[int] = []
+    for plan in plans:
+        el = plan.element
+        if el.kind in ("connections", "web", "blocked_service", "dropped_response") and not plan.dst.internet:
+            for ip in plan.dst.fixed.tolist():
+                keys.extend((int(ip) << 16) | p for p in el.ports)
+    return np.unique(np.array(keys, dtype=np.uint64))
+
+
+def _destination(fl: FlowLogSpec) -> str:
+    if fl.destination_type == "cloud-watch-logs":
+        return f"cloudwatch://{fl.log_group}"
+    return f"s3://{fl.bucket}/{fl.prefix}"
+
+
+def simulate(
+    snapshot: Snapshot | Mapping[str, Any] | str | Path,
+    scenario: Scenario,
+    out: Path | None,
+    *,
+    seed: int | None = None,
+    to_aws: bool = False,
+    bucket: str | None = None,
+    labels: Path | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> Result:
+    """Write the flow logs AWS would write for ``scenario`` on ``snapshot``; return what was written.
+
+    ``out`` is the folder for the delivery files (and the labels file unless ``labels`` names another
+    path); with ``to_aws`` the files go to the flow logs' real S3 buckets (or ``bucket``) and
+    CloudWatch log groups instead, and only the labels are written locally.
+    """
+    snap = snapshot if isinstance(snapshot, Snapshot) else load_snapshot(snapshot)
+    topo = build_topology(snap.raw)
+    if not topo.flow_logs:
+        raise InputError("The snapshot has no FlowLogs: nothing would be logged. Add a flow log to simulate.")
+    run_seed = seed if seed is not None else (scenario.seed if scenario.seed is not None else 0)
+    target: Target
+    if to_aws:
+        target = AwsTarget(bucket)
+    else:
+        if out is None:
+            raise InputError("Give an output folder (--out) for the simulated flow logs.")
+        target = FolderTarget(out)
+    labels_path = labels if labels is not None else (out / "labels.parquet" if out is not None else None)
+    judge = Judge(snap, topo)
+    plans = make_plans(scenario, topo, run_seed, CHUNK)
+    listening = _listening(plans)
+    ifaces = engine.Interfaces.of(topo)
+    meta = engine.interface_columns(ifaces)
+    n_ifaces = max(1, len(ifaces.items))
+    covered = {fl.id: np.array([fl.covers(i) for i in ifaces.items], dtype=bool) for fl in topo.flow_logs}
+    label_writer = _Labels(labels_path, scenario, judge)
+    results = {fl.id: FlowLogResult(fl.id, _destination(fl)) for fl in topo.flow_logs}
+    elements = [ElementResult(e.name, e.kind, e.attack) for e in scenario.elements]
+    delivered: dict[str, Deliverer] = {}
+    for fl in topo.flow_logs:
+
+        def on_written(w: Written, fl_id: str = fl.id) -> None:
+            label_writer.add(fl_id, w)
+
+        delivered[fl.id] = Deliverer(fl, target, on_written)
+
+    first_chunk = math.floor(scenario.start / CHUNK)
+    last_gen_chunk = math.ceil(scenario.end / CHUNK) - 1
+    carry: dict[str, npt.NDArray[Any]] | None = None
+    chunk = first_chunk
+    try:
+        while chunk <= last_gen_chunk or (carry is not None and len(carry["eni"])):
+            c_lo, c_hi = chunk * CHUNK, (chunk + 1) * CHUNK
+            sessions = (
+                Sessions.concat([generate(p, run_seed, chunk, CHUNK) for p in plans])
+                if chunk <= last_gen_chunk
+                else Sessions.concat([])
+            )
+            if len(sessions):
+                counts = np.bincount(sessions.element, minlength=len(elements))
+                for i, c in enumerate(counts.tolist()):
+                    elements[i].sessions += c
+            verdicts = judge.judge(sessions)
+            views = engine.build_views(sessions, verdicts, ifaces, judge.nat_interfaces, listening)
+            pieces = engine.split_windows(views)
+            if carry is not None:
+                pieces = {k: np.concatenate([carry[k], pieces[k]]) for k in pieces}
+            later = pieces["window"] * engine.CAPTURE >= c_hi
+            carry = {k: a[later] for k, a in pieces.items()}
+            pieces = {k: a[~later] for k, a in pieces.items()}
+            active = pieces["window"].astype(np.int64) * n_ifaces + pieces["eni"].astype(np.int64)
+            nd_lo, nd_hi = max(c_lo, scenario.start), min(c_hi, scenario.end)
+            for fl in topo.flow_logs:
+                agg = engine.aggregate(pieces, fl, covered[fl.id])
+                quiet = engine.nodata(active, np.flatnonzero(covered[fl.id]), fl, nd_lo, nd_hi, n_ifaces)
+                records = engine.to_records(agg, quiet, fl, meta, fl.layout.version)
+                records = _with_reject_reason(records, judge)
+                delivered[fl.id].deliver(records)
+                res = results[fl.id]
+                res.records += records.num_rows
+                res.nodata += quiet.num_rows
+                res.rejects += int(pc.sum(agg["reject"].cast(pa.int64())).as_py() or 0)
+                _tally(elements, records)
+            if progress is not None:
+                progress(min(1.0, (c_hi - scenario.start) / scenario.duration))
+            chunk += 1
+    finally:
+        target.close()
+        label_writer.close()
+    for fl in topo.flow_logs:
+        results[fl.id].files = delivered[fl.id].files
+    _check_expectations(scenario, elements, judge)
+    result = Result(list(results.values()), elements, str(labels_path) if labels_path else None, judge.calls, run_seed)
+    if out is not None and not to_aws:
+        (out / "simulation.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
+    return result
+
+
+def _with_reject_reason(records: pa.Table, judge: Judge) -> pa.Table:
+    """``reject-reason`` is ``BPA`` for a packet Block Public Access dropped, '-' for rule rejects."""
+    bpa = [i for i, b in enumerate(judge.blockers) if b.layer == "block-public-access"]
+    if not bpa:
+        return records.append_column("reject_reason", pa.nulls(records.num_rows, pa.string()))
+    is_bpa = pc.is_in(records["_blocker"], pa.array(bpa, pa.int32()))
+    return records.append_column("reject_reason", pc.if_else(is_bpa, "BPA", pa.scalar(None, pa.string())))
+
+
+def _tally(elements: list[ElementResult], records: pa.Table) -> None:
+    ok = records.filter(pc.is_valid(records["_element"]))
+    if not ok.num_rows:
+        return
+    el = ok["_element"].to_numpy()
+    rej = (ok["action"].to_numpy(zero_copy_only=False) == "REJECT").astype(np.int64)
+    counts = np.bincount(el, minlength=len(elements))
+    rejects = np.bincount(el, weights=rej, minlength=len(elements))
+    for i in np.flatnonzero(counts).tolist():
+        elements[i].records += int(counts[i])
+        elements[i].rejects += int(rejects[i])
+    blocked = ok.filter(pc.greater_equal(ok["_blocker"], 0))
+    if blocked.num_rows:
+        pairs = np.unique(np.stack([blocked["_element"].to_numpy(), blocked["_blocker"].to_numpy()]), axis=1)
+        for e, b in pairs.T.tolist():
+            elements[e].blocked_by.add(str(b))
+
+
+def _check_expectations(scenario: Scenario, elements: list[ElementResult], judge: Judge) -> None:
+    """Resolve blocker indexes to text and say when a misconfiguration element did not break what it meant to."""
+    for el, res in zip(scenario.elements, elements, strict=True):
+        found = [judge.blockers[int(b)] for b in sorted(res.blocked_by, key=int)]
+        res.blocked_by = {b.text() for b in found}
+        exp = el.expect
+        if exp is None:
+            continue
+        match = [
+            b
+            for b in found
+            if (exp.layer is None or b.layer == exp.layer)
+            and (exp.resource_id is None or b.resource_id == exp.resource_id)
+            and (exp.rule is None or str(b.rule) == str(exp.rule))
+        ]
+        if res.sessions and not match:
+            wanted = " ".join(str(x) for x in (exp.layer, exp.resource_id, exp.rule) if x is not None) or "a filter"
+            seen = ", ".join(sorted(res.blocked_by)) or "nothing"
+            res.warning = (
+                f"Element {el.name!r} expected {wanted} to drop its {exp.packet}, but the policy shows {seen}."
+            )
+
+
+__all__ = ["FULL", "Result", "simulate"]
