@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "enable": "enable",
     "ingest": "ingest",
     "query": "query",
+    "simulate": "simulate",
     "stats": "stats",
 }
 
