@@ -185,7 +185,7 @@ def build_views(
     t_req0 = s.t0
     t_req1 = s.t0 + dur
     t_resp0 = s.t0 + s.resp_delay
-    t_resp1 = np.maximum(t_req1 + s.resp_delay, t_resp0)
+    t_resp1 = np.maximum(t_req1, t_resp0)  # the last reply leaves with (or just after) the last request
     same_vpc_server = server >= 0
     path_out = np.where(
         via_nat | same_vpc_server | (client >= 0) & (server >= 0), PATH_SAME_VPC, PATH_IGW_NITRO
@@ -299,7 +299,7 @@ def split_windows(views: dict[str, npt.NDArray[Any]]) -> dict[str, npt.NDArray[A
     lo = np.maximum(t_first[rep], window * CAPTURE)
     hi = np.minimum(t_last[rep], window * CAPTURE + (CAPTURE - 1e-6))
     span = np.maximum(t_last - t_first, 1e-9)[rep]
-    frac_hi = np.where(last, 1.0, (hi - t_first[rep]) / span)
+    frac_hi = np.where(last, 1.0, ((window + 1) * CAPTURE - t_first[rep]) / span)
     frac_lo = np.where(first, 0.0, (lo - t_first[rep]) / span)
     p = packets[rep]
     fixed = np.where(k[rep] >= 2, 2, p)  # first and last piece get one packet each

@@ -230,6 +230,8 @@ def make_plans(scenario: Scenario, topo: Topology, seed: int, chunk: float) -> l
             plan.source_pool = addr.random_internet(rng, max(1, int(per_hour * max(1.0, (hi - lo) / 3600.0))))
         if el.kind in ("port_scan", "sweep", "brute_force"):
             _order(plan, rng)
+        elif el.count is not None and hi <= lo:
+            plan.chunk_counts = {int(lo // chunk): el.count}  # duration 0: every session at exactly 'start'
         elif el.count is not None:
             starts = np.arange(np.floor(lo / chunk) * chunk, hi, chunk)
             weights = np.array([_expected_weight(max(lo, s), min(hi, s + chunk), el.rhythm) for s in starts])
@@ -282,13 +284,14 @@ def generate(plan: Plan, seed: int, chunk_index: int, chunk: float) -> Sessions:
         n = len(t0)
         src = plan.attacker.repeat(n) if plan.attacker is not None else plan.src.draw(rng, n)
     else:
-        if hi <= lo:
+        instant = plan.hi <= plan.lo and c_lo <= plan.lo < c_hi
+        if hi <= lo and not instant:
             return empty_sessions()
         if plan.chunk_counts is not None:
             n = plan.chunk_counts.get(chunk_index, 0)
         else:
             n = int(rng.poisson((el.rate or 0.0) * _expected_weight(lo, hi, el.rhythm)))
-        t0 = _draw_times(rng, n, lo, hi, el.rhythm)
+        t0 = np.full(n, plan.lo) if instant else _draw_times(rng, n, lo, hi, el.rhythm)
         src = plan.src.draw(rng, n, plan.source_pool)
         dst = plan.dst.draw(rng, n)
         if el.kind == "internet_noise":

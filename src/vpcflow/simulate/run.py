@@ -164,7 +164,7 @@ class _Labels:
                 "log_status": rows["log_status"],
                 "element": pick(self.names, idx, valid),
                 "kind": pick(self.kinds, idx, valid),
-                "attack": pc.if_else(valid, self.attacks.take(idx), False),
+                "attack": pick(self.attacks, idx, valid),
                 "packet": kinds,
                 "blocked_by": pick(texts, bidx, has_block) if len(texts) else pa.nulls(n, pa.string()),
                 "blocked_layer": pick(layers, bidx, has_block) if len(texts) else pa.nulls(n, pa.string()),
