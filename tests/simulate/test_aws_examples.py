@@ -7,8 +7,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.corpora import corpus
 from tests.simulate.helpers import ALLOW_ALL_ACL, eni, flow_log, nacl, perm, records, sg, snapshot
 from vpcflow.simulate import scenario_from_dict, simulate
