@@ -14,25 +14,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.sources import flowdata
+from tests.sources.flowdata import BUCKET, A, B, C, D
 from vpcflow.aws.session import client
 from vpcflow.errors import AwsAccessError, InputError
 from vpcflow.records.logformat import DEFAULT_LAYOUT
 from vpcflow.sources.s3 import list_s3_sources
-from vpcflow.sources.s3layout import build_key, parse_key
-
-BUCKET = "flow-logs-archive"
-A, B, C, D = "111111111111", "222222222222", "333333333333", "444444444444"
-ORG = "o-abcdefghij"
-DAYS = [1, 2, 3]  # May 2024
-HOURS = [(0, 0), (12, 0), (23, 55)]
-
-# account -> (regions, hive, hourly, parquet, org)
-ESTATE: dict[str, tuple[list[str], bool, bool, bool, str | None]] = {
-    A: (["us-east-1", "eu-west-1"], False, False, False, None),  # default
-    B: (["us-east-1"], True, True, False, None),  # Hive-compatible, hourly
-    C: (["us-east-1"], False, True, False, ORG),  # default, hourly, under an organization folder
-    D: (["us-west-2"], True, False, True, None),  # Hive-compatible, Parquet
-}
+from vpcflow.sources.s3layout import parse_key
 
 
 @dataclass
@@ -54,39 +41,9 @@ class Recorder:
         self.downloaded.append(params["Key"])
 
 
-def _put_estate(prefix: str = "") -> dict[str, bytes]:
-    s3 = client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    uploaded: dict[str, bytes] = {}
-    for account, (regions, hive, hourly, parquet, org) in ESTATE.items():
-        for region in regions:
-            for day in DAYS:
-                for hour, minute in HOURS:
-                    stamp = datetime(2024, 5, day, hour, minute, tzinfo=UTC)
-                    key = build_key(
-                        account,
-                        region,
-                        "fl-0a1b2c3d4e5f60718",
-                        stamp,
-                        prefix=prefix,
-                        org_id=org,
-                        hive=hive,
-                        hourly=hourly,
-                        parquet=parquet,
-                    )
-                    body = flowdata.parquet(account, stamp) if parquet else flowdata.text_gz(account, stamp)
-                    s3.put_object(Bucket=BUCKET, Key=key, Body=body)
-                    uploaded[key] = body
-    # things in the bucket that are not flow logs
-    s3.put_object(Bucket=BUCKET, Key=f"{prefix}AWSLogs/{A}/vpcflowlogs/us-east-1/2024/05/01/README.txt", Body=b"x")
-    s3.put_object(Bucket=BUCKET, Key=f"{prefix}AWSLogs/{A}/CloudTrail/us-east-1/2024/05/01/t.json.gz", Body=b"x")
-    s3.put_object(Bucket=BUCKET, Key=f"{prefix}AWSLogs/{A}/vpcflowlogs/us-east-1/2024/05/notes", Body=b"x")
-    return uploaded
-
-
 @pytest.fixture
 def estate(aws: str) -> dict[str, bytes]:
-    return _put_estate()
+    return flowdata.put_estate()
 
 
 @pytest.fixture
@@ -180,7 +137,7 @@ def test_since_alone_and_until_alone(estate: dict[str, bytes], recorder: Recorde
 
 
 def test_bucket_prefix_and_prefix_inside_awslogs(aws: str, recorder: Recorder) -> None:
-    uploaded = _put_estate(prefix="team/flow")
+    uploaded = flowdata.put_estate(prefix="team/flow")
     assert set(_list(recorder, f"s3://{BUCKET}/team/flow/")) == set(uploaded)
     assert set(_list(Recorder(), f"s3://{BUCKET}/team/flow")) == set(uploaded)
     assert _list(Recorder(), f"s3://{BUCKET}/team") == {}  # the prefix must be the one AWS was given
