@@ -225,7 +225,13 @@ class Deliverer:
         body = render_lines(part, self.flow_log.layout)
         header = (self.flow_log.layout.header() + "\n").encode()
         if len(body) + len(header) <= MAX_FILE_BYTES:
-            self._put(part, stamp, 0, igzip.compress(header + body, compresslevel=1), first_line=1)
+            self._put(
+                part,
+                stamp,
+                0,
+                igzip.compress(header + body, compresslevel=1, mtime=int(stamp.timestamp())),
+                first_line=1,
+            )
             return
         # split on line boundaries so no file passes 75 MB
         offsets = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == ord("\n")) + 1
@@ -236,7 +242,7 @@ class Deliverer:
             last_row = max(last_row, start_row + 1)
             end_byte = int(offsets[last_row - 1])
             chunk = part.slice(start_row, last_row - start_row)
-            data = igzip.compress(header + body[start_byte:end_byte], compresslevel=1)
+            data = igzip.compress(header + body[start_byte:end_byte], compresslevel=1, mtime=int(stamp.timestamp()))
             self._put(chunk, stamp, index, data, first_line=1)
             start_byte, start_row, index = end_byte, last_row, index + 1
 
