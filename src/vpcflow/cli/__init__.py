@@ -18,7 +18,9 @@ from vpcflow.errors import VpcflowError
 # name -> module under vpcflow.cli that defines a click command called ``command``
 COMMANDS: dict[str, str] = {
     "audit": "audit",
+    "check": "check",
     "enable": "enable",
+    "explain": "explain",
     "ingest": "ingest",
     "query": "query",
     "simulate": "simulate",

@@ -58,8 +58,8 @@ class Hop:
     ``rule``: the ACL rule number that decided (``"*"`` for the default deny), for a security group the
     permission that admitted the packet (``"sg-… tcp 443"``), ``"stateful"`` for a tracked response,
     None when no permission matched. ``reason`` says why a security group blocked (``no-match``,
-    ``stale-reference``, ``reference-not-preserved``, ``reference-out-of-scope``); ``ports`` is the
-    destination-port range the verdict covers when it was judged over a range.
+    ``stale-reference``, ``reference-not-preserved``, ``reference-out-of-scope``); ``ports``, when the
+    packet was judged over a destination-port range, spans the blocked ports (all of them when allowed).
     """
 
     interface_id: str | None
@@ -137,8 +137,9 @@ def _nacl_hop(
     rule: int | str | None
     rule = "*" if decisive.entry is None else decisive.entry.label
     seg_ports = None
-    if ports and ports[0] != ports[1] and decisive.port_from is not None and decisive.port_to is not None:
-        seg_ports = (decisive.port_from, decisive.port_to)
+    if ports and ports[0] != ports[1]:
+        judged = [s for s in segments if s.entry is None or not s.entry.allow] or segments
+        seg_ports = (min(s.port_from or 0 for s in judged), max(s.port_to or 0 for s in judged))
     return Hop(
         interface_id=end.eni.eni_id if end.eni else None,
         side=side,

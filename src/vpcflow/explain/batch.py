@@ -1,0 +1,186 @@
+"""Explain many records at once: DuckDB groups identical tuples, Python explains each distinct tuple once.
+
+Millions of REJECT records collapse to far fewer distinct tuples (scanners retry, clients retransmit,
+aggregation windows repeat a flow). The SQL also computes, per record, the two facts the classifier needs
+from the records around it: whether the reverse tuple was ACCEPTed on the same interface within the
+protocol's tracking window, and whether an ICMP packet arrived while the interface talked to other peers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from vpcflow.explain.core import Explainer, RecordKey
+from vpcflow.snapshot import Snapshot
+
+KEY_COLUMNS = (
+    "interface_id",
+    "srcaddr",
+    "dstaddr",
+    "pkt_srcaddr",
+    "pkt_dstaddr",
+    "srcport",
+    "dstport",
+    "protocol",
+    "flow_direction",
+    "tcp_flags",
+    "reject_reason",
+    "action",
+    "record_type",
+)
+NEEDED = (*KEY_COLUMNS, "start", "end", "source_object", "source_line", "log_status")
+TYPES = {
+    "srcport": "INTEGER",
+    "dstport": "INTEGER",
+    "protocol": "INTEGER",
+    "tcp_flags": "INTEGER",
+    "source_line": "BIGINT",
+    "start": "TIMESTAMP",
+    "end": "TIMESTAMP",
+}
+WINDOW_SQL = "CASE b.protocol WHEN 6 THEN 432000 WHEN 17 THEN 180 WHEN 1 THEN 60 WHEN 58 THEN 60 ELSE 600 END"
+
+
+@dataclass
+class ExplainRun:
+    explanations: list[dict[str, Any]] = field(default_factory=list)
+    records: int = 0
+    distinct: int = 0
+    evaluations: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        by_code: Counter[str] = Counter()
+        by_verdict: Counter[str] = Counter()
+        for e in self.explanations:
+            by_code[e["code"]] += e["records"]
+            by_verdict[e["verdict"]] += e["records"]
+        return {
+            "records": self.records,
+            "distinct_tuples": self.distinct,
+            "entries": len(self.explanations),
+            "by_verdict": dict(by_verdict.most_common()),
+            "by_code": dict(by_code.most_common()),
+        }
+
+
+def _projection(con: duckdb.DuckDBPyConnection, relation: str) -> str:
+    """SELECT list giving every needed column, NULL-typed where the relation lacks it."""
+    cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
+    parts = []
+    for c in NEEDED:
+        if c in cols:
+            parts.append(f'"{c}"')
+        else:
+            parts.append(f'CAST(NULL AS {TYPES.get(c, "VARCHAR")}) AS "{c}"')
+    return ", ".join(parts)
+
+
+def explain_relation(
+    con: duckdb.DuckDBPyConnection,
+    snapshot: Snapshot,
+    records: str,
+    context: str | None = None,
+    *,
+    per_record: bool = False,
+    include_accepted: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ExplainRun:
+    """Explain the REJECT records (and ACCEPTs when ``include_accepted``) of the relation ``records``.
+
+    ``context`` is the relation searched for reverse ACCEPTs and concurrent traffic (default: ``records``).
+    Without ``per_record`` identical tuples share one entry whose ``records`` counts them.
+    """
+    context = context or records
+    actions = "('REJECT', 'ACCEPT')" if include_accepted else "('REJECT')"
+    base_sel = _projection(con, records)
+    ctx_sel = _projection(con, context)
+    group_cols = ", ".join(f'"{c}"' for c in KEY_COLUMNS)
+    identity = ", source_object, source_line" if per_record else ""
+    sql = f"""
+    WITH base AS (
+        SELECT {base_sel} FROM {records}
+        WHERE action IN {actions} AND coalesce(log_status, 'OK') = 'OK'
+    ),
+    b AS (
+        SELECT *, coalesce(pkt_srcaddr, srcaddr) AS s, coalesce(pkt_dstaddr, dstaddr) AS d FROM base
+    ),
+    acc AS (
+        SELECT interface_id, coalesce(pkt_srcaddr, srcaddr) AS s, coalesce(pkt_dstaddr, dstaddr) AS d,
+               srcport, dstport, protocol, start, "end"
+        FROM (SELECT {ctx_sel} FROM {context}) WHERE action = 'ACCEPT'
+    ),
+    icmp AS (SELECT DISTINCT interface_id, s, start, "end" FROM b WHERE protocol IN (1, 58)),
+    busy AS (
+        SELECT DISTINCT i.interface_id, i.s, i.start, i."end" FROM icmp i JOIN acc a
+          ON a.interface_id = i.interface_id AND a.protocol NOT IN (1, 58) AND a.d <> i.s AND a.s <> i.s
+         AND a.start <= i."end" + INTERVAL 60 SECOND AND a."end" >= i.start - INTERVAL 60 SECOND
+    ),
+    marked AS (
+        SELECT b.*,
+            EXISTS (
+                SELECT 1 FROM acc a
+                WHERE a.interface_id = b.interface_id AND a.s = b.d AND a.d = b.s AND a.protocol = b.protocol
+                  AND a.srcport IS NOT DISTINCT FROM b.dstport AND a.dstport IS NOT DISTINCT FROM b.srcport
+                  AND a.start <= b."end" AND epoch(a."end") + {WINDOW_SQL} >= epoch(b.start)
+            ) AS reverse_accepted,
+            (busy.interface_id IS NOT NULL) AS busy_with_other_peers
+        FROM b LEFT JOIN busy ON busy.interface_id = b.interface_id AND busy.s = b.s
+             AND busy.start IS NOT DISTINCT FROM b.start AND busy."end" IS NOT DISTINCT FROM b."end"
+    )
+    SELECT {group_cols}, reverse_accepted, busy_with_other_peers{identity},
+           count(*) AS n,
+           min(struct_pack(o := coalesce(source_object, ''), l := coalesce(source_line, -1))) AS first,
+           min(start) AS first_seen, max("end") AS last_seen
+    FROM marked
+    GROUP BY ALL
+    ORDER BY first
+    """
+    table: pa.Table = con.sql(sql).to_arrow_table()
+    run = ExplainRun()
+    explainer = Explainer(snapshot)
+    cols = {name: table.column(name).to_pylist() for name in table.column_names}
+    total = table.num_rows
+    for i in range(total):
+        key = RecordKey(
+            **{c: cols[c][i] for c in KEY_COLUMNS},
+            reverse_accepted=bool(cols["reverse_accepted"][i]),
+            busy_with_other_peers=bool(cols["busy_with_other_peers"][i]),
+        )
+        body = explainer.explain(key)
+        first = cols["first"][i]
+        n = int(cols["n"][i])
+        entry: dict[str, Any] = {
+            "record_index": first["l"] if first["l"] >= 0 else None,
+            "source": first["o"] or None,
+            "records": n,
+        }
+        entry.update(body)
+        if cols["first_seen"][i] is not None:
+            entry["first_seen"] = cols["first_seen"][i]
+            entry["last_seen"] = cols["last_seen"][i]
+        run.explanations.append(entry)
+        run.records += n
+        if progress is not None and (i % 5000 == 0 or i == total - 1):
+            progress(i + 1, total)
+    run.distinct = len(explainer._cache)
+    run.evaluations = explainer.evaluations
+    return run
+
+
+def explain_table(
+    snapshot: Snapshot,
+    table: pa.Table,
+    *,
+    per_record: bool = False,
+    include_accepted: bool = False,
+) -> ExplainRun:
+    """Explain records held in an Arrow table (what ``vpcflow.ingest.load_records`` returns)."""
+    con = duckdb.connect()
+    con.register("records_in", table)
+    return explain_relation(con, snapshot, "records_in", per_record=per_record, include_accepted=include_accepted)

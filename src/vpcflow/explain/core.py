@@ -1,0 +1,432 @@
+"""Explain one distinct flow-log tuple against a snapshot: verdict, packet role, blockers, code, message, fixes.
+
+The decision procedure of sg-nacl-semantics.md section 1.6: the record is a request (its source started
+the conversation) or a response (its destination did). For a request, the filters on the logging
+interface's side judge it as new traffic; for a response, security groups pass it by connection
+tracking and only the stateless network ACLs can drop it. The record, the records around it and the
+snapshot decide which it is (``classify``); blockers come from the policy engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from vpcflow.explain.classify import Classification, classify
+from vpcflow.explain.fixes import Packet, bpa_fixes, network_acl_fixes, security_group_fixes
+from vpcflow.policy import Flow, FlowEvaluation, Hop, evaluate_flow
+from vpcflow.snapshot import Eni, Snapshot
+from vpcflow.snapshot.addr import is_ip
+
+Verdict = Literal["blocked", "unexplained", "not-rejected"]
+
+# Reachability Analyzer explanation codes, the vocabulary AWS users already know (RA-CODES).
+RA_CODES = {
+    "security-group": "ENI_SG_RULES_MISMATCH",
+    "network-acl": "SUBNET_ACL_RESTRICTION",
+    "block-public-access": "VPC_BLOCK_PUBLIC_ACCESS_ENABLED",
+    "reference-not-preserved": "SG_REFERENCES_NOT_PRESERVED",
+    "reference-out-of-scope": "SG_REFERENCING_SUPPORT",
+}
+PROTO_TEXT = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}
+
+
+@dataclass(frozen=True)
+class RecordKey:
+    """What an explanation depends on: the record's tuple plus two facts about the records around it."""
+
+    interface_id: str | None
+    srcaddr: str | None
+    dstaddr: str | None
+    pkt_srcaddr: str | None
+    pkt_dstaddr: str | None
+    srcport: int | None
+    dstport: int | None
+    protocol: int | None
+    flow_direction: str | None
+    tcp_flags: int | None
+    reject_reason: str | None
+    action: str | None
+    record_type: str | None = "vpc"
+    reverse_accepted: bool = False  # the reverse tuple was ACCEPTed on this ENI within the tracking window
+    busy_with_other_peers: bool = False  # this ENI had accepted non-ICMP traffic with other peers meanwhile
+
+
+def _endpoint(addr: str | None, port: int | None, proto: int | None) -> str:
+    a = addr or "?"
+    a = f"[{a}]" if ":" in a and port not in (None, 0) else a
+    return f"{a}:{port}" if proto in (6, 17) and port is not None else a
+
+
+def _proto(proto: int | None) -> str:
+    return PROTO_TEXT.get(proto or -2, f"protocol {proto}")
+
+
+class Explainer:
+    """Explains tuples against one snapshot, caching policy evaluations shared by many tuples."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self._evals: dict[Flow, FlowEvaluation] = {}
+        self._cache: dict[RecordKey, dict[str, Any]] = {}
+        self.evaluations = 0
+
+    def _evaluate(self, flow: Flow) -> FlowEvaluation:
+        ev = self._evals.get(flow)
+        if ev is None:
+            self.evaluations += 1
+            ev = self._evals[flow] = evaluate_flow(self.snapshot, flow)
+        return ev
+
+    def explain(self, key: RecordKey) -> dict[str, Any]:
+        """The explanation for one tuple (without record_index/source/records, which the caller adds)."""
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._cache[key] = self._explain(key)
+        return hit
+
+    # ------------------------------------------------------------------------------------------------
+    def _flow_json(self, key: RecordKey) -> dict[str, Any]:
+        flow: dict[str, Any] = {
+            "interface_id": key.interface_id,
+            "srcaddr": key.srcaddr,
+            "dstaddr": key.dstaddr,
+            "srcport": key.srcport,
+            "dstport": key.dstport,
+            "protocol": key.protocol,
+            "flow_direction": key.flow_direction,
+            "action": key.action,
+        }
+        if key.pkt_srcaddr and key.pkt_srcaddr != key.srcaddr:
+            flow["pkt_srcaddr"] = key.pkt_srcaddr
+        if key.pkt_dstaddr and key.pkt_dstaddr != key.dstaddr:
+            flow["pkt_dstaddr"] = key.pkt_dstaddr
+        if key.tcp_flags is not None:
+            flow["tcp_flags"] = key.tcp_flags
+        if key.reject_reason:
+            flow["reject_reason"] = key.reject_reason
+        return flow
+
+    def _result(
+        self,
+        key: RecordKey,
+        verdict: Verdict,
+        packet: str,
+        code: str,
+        message: str,
+        *,
+        blockers: list[Hop] | None = None,
+        bpa_vpc: str | None = None,
+        fixes: list[dict[str, Any]] | None = None,
+        cls: Classification | None = None,
+    ) -> dict[str, Any]:
+        out_blockers: list[dict[str, Any]] = []
+        if bpa_vpc:
+            direction = "outbound" if key.flow_direction == "egress" else "inbound"
+            out_blockers.append(
+                {"layer": "block-public-access", "direction": direction, "resource_id": bpa_vpc, "rule": None}
+            )
+        for h in blockers or []:
+            b: dict[str, Any] = {"layer": h.layer, "direction": h.direction, "resource_id": h.resource_id}
+            if h.layer == "security-group":
+                b["groups"] = list(h.groups)
+                b["rule"] = None
+                b["reason"] = h.reason
+            else:
+                b["rule"] = h.rule
+            b["interface_id"] = h.interface_id
+            out_blockers.append(b)
+        out: dict[str, Any] = {
+            "flow": self._flow_json(key),
+            "verdict": verdict,
+            "packet": packet,
+            "confidence": cls.confidence if cls else "high",
+            "blockers": out_blockers,
+            "code": code,
+            "message": message,
+            "fixes": fixes or [],
+        }
+        if cls is not None:
+            out["evidence"] = cls.evidence
+        ra = None
+        if bpa_vpc:
+            ra = RA_CODES["block-public-access"]
+        elif blockers:
+            first = blockers[0]
+            ra = RA_CODES.get(first.reason or "", RA_CODES[first.layer])
+        if ra:
+            out["reachability_analyzer_code"] = ra
+        return out
+
+    def _explain(self, key: RecordKey) -> dict[str, Any]:
+        snap = self.snapshot
+        rejected = key.action == "REJECT"
+        if key.record_type == "tgw" or not key.interface_id:
+            return self._result(
+                key,
+                "unexplained",
+                "unknown",
+                "NOT_AN_INTERFACE_RECORD",
+                "This record is not from a network interface (transit gateway or health record), so no security "
+                "group or network ACL decided it.",
+            )
+        eni = snap.enis.get(key.interface_id)
+        if rejected and (key.reject_reason or "").upper() == "BPA":
+            return self._bpa(key, eni)
+        if eni is None:
+            return self._result(
+                key,
+                "unexplained",
+                "unknown",
+                "UNKNOWN_INTERFACE",
+                f"{key.interface_id} is not in the snapshot: snapshot its account and Region "
+                "(vpcflow snapshot) and explain again.",
+            )
+        src = key.pkt_srcaddr if is_ip(key.pkt_srcaddr) else key.srcaddr
+        dst = key.pkt_dstaddr if is_ip(key.pkt_dstaddr) else key.dstaddr
+        if not (is_ip(src) and is_ip(dst)) or key.protocol is None:
+            return self._result(
+                key,
+                "unexplained",
+                "unknown",
+                "INCOMPLETE_RECORD",
+                "The record lacks addresses or the protocol, so it cannot be matched against any rule.",
+            )
+        assert src is not None and dst is not None
+        direction = key.flow_direction or self._infer_direction(eni, key, src, dst)
+        if direction not in ("ingress", "egress"):
+            return self._result(
+                key,
+                "unexplained",
+                "unknown",
+                "DIRECTION_UNKNOWN",
+                f"Neither address of the record belongs to {eni.eni_id}, and the record has no flow-direction: "
+                "add ${flow-direction} to the flow log format.",
+            )
+        return self._policy(key, eni, src, dst, direction == "egress")
+
+    @staticmethod
+    def _infer_direction(eni: Eni, key: RecordKey, src: str, dst: str) -> str | None:
+        """Without flow-direction: the interface's own address is dstaddr for ingress, srcaddr for egress."""
+        own = set(eni.addresses)
+        if key.dstaddr in own or dst in own:
+            return "ingress"
+        if key.srcaddr in own or src in own:
+            return "egress"
+        return None
+
+    def _bpa(self, key: RecordKey, eni: Eni | None) -> dict[str, Any]:
+        vpc = (eni.vpc_id if eni else None) or "vpc"
+        egress = key.flow_direction == "egress"
+        fixes = bpa_fixes(self.snapshot, eni, egress) if eni is not None else []
+        mode = self.snapshot.bpa_options().get("InternetGatewayBlockMode")
+        return self._result(
+            key,
+            "blocked",
+            "request",
+            "BPA",
+            f"VPC Block Public Access{f' ({mode})' if mode else ''} dropped this internet traffic of {vpc} before "
+            "any security group or network ACL saw it.",
+            bpa_vpc=vpc,
+            fixes=fixes,
+            cls=Classification("request", "high", "reject-reason is BPA"),
+        )
+
+    def _policy(self, key: RecordKey, eni: Eni, src: str, dst: str, egress: bool) -> dict[str, Any]:
+        proto = key.protocol
+        assert proto is not None
+        sport, dport = key.srcport, key.dstport
+        ported = proto in (6, 17)
+        icmp = proto in (1, 58)
+        echo = 8 if proto == 1 else 128
+        mine, other = eni.eni_id, None
+        # Pin the logging ENI to its end: its address may not be the packet's (NAT gateway, appliance).
+        req_pins = (mine, other) if egress else (other, mine)
+        rev_pins = (other, mine) if egress else (mine, other)
+        side = "src" if egress else "dst"
+        rev_side = "dst" if egress else "src"
+
+        # Request hypothesis: the record's source started it; judge it as new traffic on this side.
+        req_flow = Flow(
+            src,
+            dst,
+            proto,
+            sport if ported else None,
+            dport if ported else None,
+            icmp_type=echo if icmp else None,
+            icmp_code=0 if icmp else None,
+            src_interface=req_pins[0],
+            dst_interface=req_pins[1],
+        )
+        ev_req = self._evaluate(req_flow)
+        req_hops = [h for h in ev_req.request if h.side == side]
+        # Response hypothesis: the record's destination started it; the reverse request, and this packet
+        # as its response.
+        rev_flow = Flow(
+            dst,
+            src,
+            proto,
+            dport if ported else None,
+            sport if ported else None,
+            icmp_type=echo if icmp else None,
+            icmp_code=0 if icmp else None,
+            src_interface=rev_pins[0],
+            dst_interface=rev_pins[1],
+        )
+        ev_rev = self._evaluate(rev_flow)
+        resp_hops = [h for h in ev_rev.response if h.side == rev_side]
+
+        cls = classify(
+            proto,
+            key.tcp_flags,
+            sport,
+            dport,
+            reverse_accepted=key.reverse_accepted,
+            reverse_request_passes=ev_rev.request_allowed,
+            egress=egress,
+            busy_with_other_peers=key.busy_with_other_peers,
+        )
+        role = cls.role
+        if role == "unknown" and icmp:
+            # An ICMP error (PMTUD "fragmentation needed" / "packet too big") judged as new inbound traffic.
+            err_type, err_code = (3, 4) if proto == 1 else (2, 0)
+            ev_err = self._evaluate(
+                Flow(
+                    src,
+                    dst,
+                    proto,
+                    icmp_type=err_type,
+                    icmp_code=err_code,
+                    src_interface=req_pins[0],
+                    dst_interface=req_pins[1],
+                )
+            )
+            req_hops = [h for h in ev_err.request if h.side == side]
+        req_block = [h for h in req_hops if not h.allowed]
+        resp_block = [h for h in resp_hops if not h.allowed]
+        if role == "request":
+            chosen = req_block
+        elif role == "response":
+            chosen = resp_block
+        else:
+            # No evidence of a connection this answers: judge it as new traffic first.
+            chosen = req_block if req_block or not ev_rev.request_allowed else resp_block
+
+        where = f"{_endpoint(src, sport, proto)} -> {_endpoint(dst, dport, proto)} ({_proto(proto)})"
+        if key.action != "REJECT":
+            packet = "request" if role == "unknown" and not req_block else role
+            if not chosen:
+                return self._result(
+                    key,
+                    "not-rejected",
+                    packet,
+                    "ALLOWED",
+                    f"The snapshot allows {where} on {eni.eni_id}, as the record's {key.action} says.",
+                    cls=cls,
+                )
+            return self._result(
+                key,
+                "not-rejected",
+                packet,
+                "ACCEPTED_BUT_SNAPSHOT_BLOCKS",
+                f"The record says {key.action}, but the snapshot's {self._blocker_text(chosen[0])} would block "
+                f"{where}: the configuration changed between the log and the snapshot.",
+                blockers=chosen,
+                cls=cls,
+            )
+        if chosen:
+            code = self._code(chosen[0], role)
+            pkt = Packet(src, dst, proto, sport, dport, None, None, role)
+            fixes: list[dict[str, Any]] = []
+            for hop in chosen:
+                if hop.layer == "security-group":
+                    fixes += security_group_fixes(self.snapshot, hop, pkt)
+                else:
+                    fixes += network_acl_fixes(self.snapshot, hop, pkt)
+            return self._result(
+                key,
+                "blocked",
+                role,
+                code,
+                self._message(chosen, role, where, eni),
+                blockers=chosen,
+                fixes=fixes,
+                cls=cls,
+            )
+        flags = key.tcp_flags
+        if proto == 6 and flags is not None and not flags & 2 and role != "request":
+            return self._result(
+                key,
+                "unexplained",
+                role,
+                "LIKELY_POST_CLOSE",
+                f"The snapshot allows this connection both ways; a {self._flag_text(flags)} after the connection "
+                "closed (or after its connection-tracking entry expired) is rejected by design, so no rule change "
+                "is needed.",
+                cls=cls,
+            )
+        return self._result(
+            key,
+            "unexplained",
+            role,
+            "UNEXPLAINED_BY_SNAPSHOT",
+            f"Every filter of {eni.eni_id} in the snapshot admits this {role if role != 'unknown' else 'packet'} "
+            f"({where}): the configuration probably changed since the record (snapshot drift), or the packet "
+            "came after its connection closed or its tracking expired.",
+            cls=cls,
+        )
+
+    @staticmethod
+    def _flag_text(flags: int) -> str:
+        names = [n for bit, n in ((1, "FIN"), (4, "RST")) if flags & bit]
+        return "/".join(names) + " packet" if names else "packet without SYN"
+
+    @staticmethod
+    def _code(hop: Hop, role: str) -> str:
+        way = "INGRESS" if hop.direction == "inbound" else "EGRESS"
+        if hop.layer == "security-group":
+            tail = {
+                "stale-reference": "STALE_REFERENCE",
+                "reference-not-preserved": "REFERENCE_NOT_PRESERVED",
+                "reference-out-of-scope": "REFERENCE_OUT_OF_SCOPE",
+                "reference-cross-region": "REFERENCE_OUT_OF_SCOPE",
+            }.get(hop.reason or "", "NO_MATCH")
+            return f"SG_{way}_{tail}"
+        if role == "response":
+            return f"NACL_{way}_RESPONSE"
+        return f"NACL_{way}_{'DEFAULT_DENY' if hop.rule == '*' else 'DENY'}"
+
+    @staticmethod
+    def _blocker_text(hop: Hop) -> str:
+        if hop.layer == "security-group":
+            return f"security group {hop.resource_id} ({hop.direction})"
+        rule = "the default deny (*)" if hop.rule == "*" else f"rule {hop.rule}"
+        return f"network ACL {hop.resource_id} {hop.direction} {rule}"
+
+    def _message(self, blockers: list[Hop], role: str, where: str, eni: Eni) -> str:
+        first = blockers[0]
+        also = ""
+        if len(blockers) > 1:
+            also = "; " + ", ".join(self._blocker_text(h) for h in blockers[1:]) + " also blocks it, so fix both"
+        if first.layer == "security-group":
+            groups = ", ".join(first.groups)
+            way = "inbound" if first.direction == "inbound" else "outbound"
+            if first.reason == "stale-reference":
+                cause = f"the matching rule references a stale group ({first.detail})"
+            elif first.reason == "reference-not-preserved":
+                cause = f"{first.detail}, and a middlebox does not carry security-group identity"
+            elif first.reason in ("reference-out-of-scope", "reference-cross-region"):
+                cause = f"{first.detail}"
+            else:
+                cause = f"no {way} rule of {groups} matches"
+            what = role if role != "unknown" else "packet"
+            return f"The security groups of {eni.eni_id} dropped the {what} {where}: {cause}{also}."
+        rule = "its default deny (*)" if first.rule == "*" else f"DENY rule {first.rule}"
+        if role == "response":
+            return (
+                f"Network ACL {first.resource_id} dropped the {first.direction} response {where} at {rule}: "
+                f"ACLs are stateless, so return traffic to the client's ephemeral port needs its own "
+                f"{first.direction} entry{also}."
+            )
+        what = role if role != "unknown" else "packet"
+        return f"Network ACL {first.resource_id} dropped the {first.direction} {what} {where} at {rule}{also}."
