@@ -102,6 +102,18 @@ def test_enis_and_time_window(group: dict[str, list[dict[str, Any]]]) -> None:
     assert other[0].version != only_b[0].version
 
 
+def test_an_eni_does_not_match_a_longer_id(aws: str) -> None:
+    logs = client("logs")
+    logs.create_log_group(logGroupName=GROUP)
+    for name in ("eni-1235b8ca", "eni-1235b8ca123456789", "eni-1235b8ca-accept"):
+        logs.create_log_stream(logGroupName=GROUP, logStreamName=name)
+    sources = list_cloudwatch_sources(GROUP, enis=["eni-1235b8ca"], log_format=CUSTOM)
+    assert sorted(s.uri for s in sources) == [
+        f"cloudwatch://{GROUP}/eni-1235b8ca",
+        f"cloudwatch://{GROUP}/eni-1235b8ca-accept",
+    ]
+
+
 def test_default_format_flow_log(group: dict[str, list[dict[str, Any]]]) -> None:
     _flow_log(log_format="${" + "} ${".join(DEFAULT_LAYOUT.field_names) + "}")
     assert {s.layout for s in list_cloudwatch_sources(GROUP)} == {DEFAULT_LAYOUT}

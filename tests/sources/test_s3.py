@@ -140,7 +140,12 @@ def test_bucket_prefix_and_prefix_inside_awslogs(aws: str, recorder: Recorder) -
     uploaded = flowdata.put_estate(prefix="team/flow")
     assert set(_list(recorder, f"s3://{BUCKET}/team/flow/")) == set(uploaded)
     assert set(_list(Recorder(), f"s3://{BUCKET}/team/flow")) == set(uploaded)
-    assert _list(Recorder(), f"s3://{BUCKET}/team") == {}  # the prefix must be the one AWS was given
+    with pytest.raises(InputError) as err:  # the prefix must be the one AWS was given
+        _list(Recorder(), f"s3://{BUCKET}/team")
+    assert err.value.sentence == (
+        f"s3://{BUCKET}/team/AWSLogs/ holds no flow logs: give the bucket and prefix the flow log delivers to "
+        "(the folder holding AWSLogs/)."
+    )
     inside = _list(Recorder(), f"s3://{BUCKET}/team/flow/AWSLogs/{A}/", since=datetime(2024, 5, 3))
     assert len(inside) == 6 and all(f"/{A}/" in k and "/2024/05/03/" in k for k in inside)
 
@@ -153,9 +158,24 @@ def test_missing_bucket_is_one_sentence(aws: str) -> None:
     )
 
 
-def test_not_an_s3_uri(aws: str) -> None:
-    with pytest.raises(InputError, match="Not an S3 location"):
-        list(list_s3_sources("bucket/prefix"))
+@pytest.mark.parametrize(
+    ("uri", "filters", "sentence"),
+    [
+        ("bucket/prefix", {}, "Not an S3 location: 'bucket/prefix' (expected s3://bucket/prefix)."),
+        ("s3:///prefix", {}, "The S3 location 's3:///prefix' names no bucket."),
+        (f"s3://{BUCKET}", {"accounts": ["12345", A]}, "Not an AWS account ID: 12345."),
+        (f"s3://{BUCKET}", {"regions": ["US-EAST-1"]}, "Not an AWS region: US-EAST-1."),
+        (
+            f"s3://{BUCKET}",
+            {"since": datetime(2024, 5, 2), "until": datetime(2024, 5, 1)},
+            "--since must be before --until.",
+        ),
+    ],
+)
+def test_bad_arguments_are_one_sentence(aws: str, uri: str, filters: dict[str, Any], sentence: str) -> None:
+    with pytest.raises(InputError) as err:
+        list(list_s3_sources(uri, **filters))
+    assert err.value.sentence == sentence
 
 
 def test_wrong_credentials_are_one_sentence(enforce_auth: None) -> None:

@@ -23,7 +23,7 @@ from vpcflow.aws.session import client as make_client
 from vpcflow.errors import AwsAccessError, InputError
 from vpcflow.records.logformat import Layout, parse_log_format
 from vpcflow.sources.base import SourceObject
-from vpcflow.sources.s3layout import as_utc
+from vpcflow.sources.s3layout import as_utc, check_window
 
 SPOOL_IN_MEMORY = 32 << 20
 # lastEventTimestamp can lag the real last event by up to an hour (CloudWatch Logs API reference)
@@ -61,13 +61,15 @@ def list_cloudwatch_sources(
         logs_client if logs_client is not None else aws_call("creating the CloudWatch Logs client", make_client, "logs")
     )
     ec2 = ec2_client if ec2_client is not None else aws_call("creating the EC2 client", make_client, "ec2")
+    check_window(since, until)
     layout = resolve_layout(log_group, log_format, ec2)
     start_ms, end_ms = _ms(since), _ms(until)
     window = f"{start_ms if start_ms is not None else ''}-{end_ms if end_ms is not None else ''}"
     seen: set[str] = set()
-    for stream in _streams(logs, log_group, sorted(set(enis)) if enis else None):
+    eni_list = sorted(set(enis)) if enis else None
+    for stream in _streams(logs, log_group, eni_list):
         name = stream["logStreamName"]
-        if name in seen:
+        if name in seen or (eni_list is not None and not _names_eni(name, eni_list)):
             continue
         seen.add(name)
         first, last = stream.get("firstEventTimestamp"), stream.get("lastEventTimestamp")
@@ -83,6 +85,11 @@ def list_cloudwatch_sources(
             open=_opener(logs, log_group, name, start_ms, end_ms),
             layout=layout,
         )
+
+
+def _names_eni(stream: str, enis: list[str]) -> bool:
+    """``eni-0abc`` or ``eni-0abc-all``, but not ``eni-0abcdef`` (an old 8-digit ID prefixes a 17-digit one)."""
+    return any(stream == eni or stream.startswith(f"{eni}-") for eni in enis)
 
 
 def resolve_layout(log_group: str, log_format: str | None, ec2: Any) -> Layout:

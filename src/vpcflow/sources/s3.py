@@ -12,6 +12,7 @@ thread-safe, so the caller may open objects from a thread pool.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -60,11 +61,16 @@ def list_s3_sources(
     Failures (credentials, missing bucket, access denied) raise ``AwsAccessError`` with one sentence.
     """
     bucket, prefix = parse_s3_uri(uri)
+    account_set, region_set = (
+        _checked(accounts, s3layout.ACCOUNT_ID, "account ID"),
+        _checked(regions, s3layout.REGION_NAME, "region"),
+    )
+    s3layout.check_window(since, until)
     lister = _Lister(
         bucket=bucket,
         client=s3_client if s3_client is not None else aws_call("creating the S3 client", make_client, "s3"),
-        accounts=frozenset(accounts) if accounts else None,
-        regions=frozenset(regions) if regions else None,
+        accounts=account_set,
+        regions=region_set,
         since=s3layout.as_utc(since) if since is not None else None,
         until=s3layout.as_utc(until) if until is not None else None,
     )
@@ -72,6 +78,16 @@ def list_s3_sources(
         yield from lister.objects(prefix, recursive=True)
     else:
         yield from lister.walk(prefix + s3layout.AWSLOGS)
+
+
+def _checked(values: Iterable[str] | None, pattern: re.Pattern[str], what: str) -> frozenset[str] | None:
+    """The filter values, refusing one that can never match (a typo would otherwise find nothing)."""
+    if not values:
+        return None
+    wrong = sorted(v for v in values if not pattern.fullmatch(v))
+    if wrong:
+        raise InputError(f"Not an AWS {what}: {', '.join(wrong)}.")
+    return frozenset(values)
 
 
 class _Lister:
@@ -124,7 +140,13 @@ class _Lister:
 
     # -- the walk --------------------------------------------------------------------------------
     def walk(self, awslogs: str) -> Iterator[SourceObject]:
-        for segment in self.folders(awslogs):
+        segments = self.folders(awslogs)
+        if not segments:
+            raise InputError(
+                f"s3://{self.bucket}/{awslogs} holds no flow logs: give the bucket and prefix "
+                "the flow log delivers to (the folder holding AWSLogs/)."
+            )
+        for segment in segments:
             if s3layout.ORG_SEGMENT.match(segment):
                 for account_segment in self.folders(f"{awslogs}{segment}/"):
                     yield from self._account(f"{awslogs}{segment}/", account_segment)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
+from vpcflow.errors import InputError
+
 LayoutKind = Literal["default", "default-hourly", "hive", "hive-hourly"]
 
 AWSLOGS = "AWSLogs/"
@@ -49,6 +51,8 @@ _KEY = re.compile(
     rf")"
     rf"{_FILE}$"
 )
+ACCOUNT_ID = re.compile(_ACCOUNT)
+REGION_NAME = re.compile(_REGION)
 ORG_SEGMENT = re.compile(rf"^{_ORG}$")
 ACCOUNT_SEGMENT = re.compile(rf"^(?P<hive>aws-account-id=)?(?P<account>{_ACCOUNT})$")
 REGION_SEGMENT = re.compile(rf"^(?:aws-region=)?(?P<region>{_REGION})$")
@@ -194,6 +198,12 @@ def build_key(
         f".log.{'parquet' if parquet else 'gz'}"
     )
     return folder + name
+
+
+def check_window(since: datetime | None, until: datetime | None) -> None:
+    """Refuse an empty or reversed window, which would silently find nothing."""
+    if since is not None and until is not None and as_utc(since) >= as_utc(until):
+        raise InputError("--since must be before --until.")
 
 
 def stamp_bounds(since: datetime | None, until: datetime | None) -> tuple[datetime | None, datetime | None]:
