@@ -41,13 +41,20 @@ _ARROW_TYPE = {"int32": pa.int32(), "int64": pa.int64(), "string": pa.string(), 
 _TEXT_OPTIONS = pacsv.WriteOptions(include_header=False, delimiter=" ", quoting_style="none", batch_size=65536)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Written:
-    """Where a slice of records went: ``uri`` and the line index of its first record (header = 0)."""
+    """Where one delivery's records went: ``rows`` in written order, split into consecutive runs, each
+    run in one object (``uris[i]``, ``counts[i]`` rows, the first at line ``first_lines[i]``; header = 0)."""
 
-    uri: str
-    first_line: int
-    rows: pa.Table  # the records in the order they were written
+    rows: pa.Table
+    uris: list[str] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
+    first_lines: list[int] = field(default_factory=list)
+
+    def add(self, uri: str, count: int, first_line: int) -> None:
+        self.uris.append(uri)
+        self.counts.append(count)
+        self.first_lines.append(first_line)
 
 
 def render_lines(records: pa.Table, layout: Layout) -> bytes:
@@ -205,55 +212,45 @@ class Deliverer:
             )
 
     def _s3(self, records: pa.Table) -> None:
+        """One file per 5-minute window of end times (more past 75 MB); the text is rendered once per call."""
         fl = self.flow_log
-        bucket_no = pc.divide(records["end"], FILE_WINDOW)
-        records = records.append_column("_file", bucket_no)
-        records = records.take(pc.sort_indices(records, [("_file", "ascending"), ("start", "ascending")]))
-        files = records["_file"].to_numpy()
-        edges = np.flatnonzero(np.diff(files)) + 1
-        bounds = [0, *edges.tolist(), len(files)]
-        parquet = fl.file_format == "parquet"
-        for lo, hi in itertools.pairwise(bounds):
-            part = records.slice(lo, hi - lo).drop_columns(["_file"])
-            stamp = datetime.fromtimestamp(int(files[lo]) * FILE_WINDOW, UTC)
-            if parquet:
-                self._put(part, stamp, 0, self._parquet_bytes(part), first_line=0)
-            else:
-                self._text_files(part, stamp)
-
-    def _text_files(self, part: pa.Table, stamp: datetime) -> None:
-        body = render_lines(part, self.flow_log.layout)
-        header = (self.flow_log.layout.header() + "\n").encode()
-        if len(body) + len(header) <= MAX_FILE_BYTES:
-            self._put(
-                part,
-                stamp,
-                0,
-                igzip.compress(header + body, compresslevel=1, mtime=int(stamp.timestamp())),
-                first_line=1,
-            )
+        files = records["end"].to_numpy() // FILE_WINDOW
+        order = np.lexsort((records["start"].to_numpy(), files))
+        records = records.take(pa.array(order))
+        files = files[order]
+        bounds = [0, *(np.flatnonzero(np.diff(files)) + 1).tolist(), len(files)]
+        written = Written(records)
+        if fl.file_format == "parquet":
+            for lo, hi in itertools.pairwise(bounds):
+                stamp = datetime.fromtimestamp(int(files[lo]) * FILE_WINDOW, UTC)
+                body = self._parquet_bytes(records.slice(lo, hi - lo))
+                written.add(self._put(stamp, 0, body), hi - lo, 0)
+            self.on_written(written)
             return
-        # split on line boundaries so no file passes 75 MB
-        offsets = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == ord("\n")) + 1
-        start_byte, start_row, index = 0, 0, 0
-        while start_row < part.num_rows:
-            limit = start_byte + MAX_FILE_BYTES - len(header)
-            last_row = int(np.searchsorted(offsets, limit, side="right"))
-            last_row = max(last_row, start_row + 1)
-            end_byte = int(offsets[last_row - 1])
-            chunk = part.slice(start_row, last_row - start_row)
-            data = igzip.compress(header + body[start_byte:end_byte], compresslevel=1, mtime=int(stamp.timestamp()))
-            self._put(chunk, stamp, index, data, first_line=1)
-            start_byte, start_row, index = end_byte, last_row, index + 1
+        body = render_lines(records, fl.layout)
+        line_ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == ord("\n")) + 1
+        header = (fl.layout.header() + "\n").encode()
+        for lo, hi in itertools.pairwise(bounds):
+            stamp = datetime.fromtimestamp(int(files[lo]) * FILE_WINDOW, UTC)
+            row, index = lo, 0
+            while row < hi:
+                first_byte = int(line_ends[row - 1]) if row else 0
+                # the last row that keeps the file under 75 MB (at least one row per file)
+                limit = first_byte + MAX_FILE_BYTES - len(header)
+                last = min(hi, max(row + 1, int(np.searchsorted(line_ends, limit, side="right"))))
+                data = header + body[first_byte : int(line_ends[last - 1])]
+                gz = igzip.compress(data, compresslevel=1, mtime=int(stamp.timestamp()))
+                written.add(self._put(stamp, index, gz), last - row, 1)
+                row, index = last, index + 1
+        self.on_written(written)
 
     def _parquet_bytes(self, part: pa.Table) -> bytes:
         sink = io.BytesIO()
         pq.write_table(parquet_table(part, self.flow_log.layout), sink, compression="gzip")
         return sink.getvalue()
 
-    def _put(self, rows: pa.Table, stamp: datetime, index: int, body: bytes, first_line: int) -> None:
+    def _put(self, stamp: datetime, index: int, body: bytes) -> str:
         fl = self.flow_log
-        parquet = fl.file_format == "parquet"
         file_hash = None
         if index:
             file_hash = hashlib.sha256(f"{fl.id}/{stamp.isoformat()}/{index}".encode()).hexdigest()[:8]
@@ -265,20 +262,21 @@ class Deliverer:
             prefix=fl.prefix,
             hive=fl.hive,
             hourly=fl.per_hour,
-            parquet=parquet,
+            parquet=fl.file_format == "parquet",
             file_hash=file_hash,
         )
-        uri = self.target.put(fl.bucket or "vpcflow-simulated-logs", key, body)
         self.files += 1
-        self.on_written(Written(uri, first_line, rows))
+        return self.target.put(fl.bucket or "vpcflow-simulated-logs", key, body)
 
     def _cloudwatch(self, records: pa.Table) -> None:
+        """One stream per interface, events in time order, no header."""
         fl = self.flow_log
         assert fl.log_group is not None
         records = records.take(pc.sort_indices(records, [("interface_id", "ascending"), ("start", "ascending")]))
         enis = records["interface_id"].to_numpy(zero_copy_only=False)
         edges = np.flatnonzero(enis[1:] != enis[:-1]) + 1
         bounds = [0, *edges.tolist(), len(enis)]
+        written = Written(records)
         for lo, hi in itertools.pairwise(bounds):
             part = records.slice(lo, hi - lo)
             stream = str(enis[lo])
@@ -286,4 +284,5 @@ class Deliverer:
             uri = self.target.append_stream(fl.log_group, stream, lines, part["start"].to_numpy())
             first = self.stream_lines.get(stream, 0)
             self.stream_lines[stream] = first + part.num_rows
-            self.on_written(Written(uri, first, part))
+            written.add(uri, part.num_rows, first)
+        self.on_written(written)

@@ -37,15 +37,9 @@ LABEL_SCHEMA = pa.schema(
         ("source_line", pa.int64()),
         ("flow_log_id", pa.string()),
         ("interface_id", pa.string()),
-        ("srcaddr", pa.string()),
-        ("dstaddr", pa.string()),
-        ("srcport", pa.int32()),
-        ("dstport", pa.int32()),
-        ("protocol", pa.int32()),
         ("start", pa.int64()),
         ("end", pa.int64()),
         ("action", pa.string()),
-        ("flow_direction", pa.string()),
         ("log_status", pa.string()),
         ("element", pa.string()),
         ("kind", pa.string()),
@@ -117,65 +111,54 @@ class _Labels:
     def __init__(self, path: Path | None, scenario: Scenario, judge: Judge) -> None:
         self.path = path
         self.writer: pq.ParquetWriter | None = None
-        self.names = pa.array([e.name for e in scenario.elements], pa.string())
-        self.kinds = pa.array([e.kind for e in scenario.elements], pa.string())
-        self.attacks = pa.array([e.attack for e in scenario.elements], pa.bool_())
+        self.names: list[object] = [e.name for e in scenario.elements]
+        self.kinds: list[object] = [e.kind for e in scenario.elements]
+        self.attacks: list[object] = [e.attack for e in scenario.elements]
         self.judge = judge
-
-    def blockers(self) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
-        b = self.judge.blockers
-        return (
-            pa.array([x.text() for x in b], pa.string()),
-            pa.array([x.layer for x in b], pa.string()),
-            pa.array([x.resource_id for x in b], pa.string()),
-            pa.array([None if x.rule is None else str(x.rule) for x in b], pa.string()),
-        )
 
     def add(self, flow_log_id: str, written: Written) -> None:
         if self.path is None:
             return
         rows = written.rows
         n = rows.num_rows
-        element = rows["_element"].combine_chunks()
-        valid = pc.is_valid(element)
-        idx = pc.fill_null(element, 0)
-        blocker = rows["_blocker"].combine_chunks()
-        has_block = pc.greater_equal(blocker, 0)
-        bidx = pc.if_else(has_block, blocker, 0)
-        texts, layers, resources, rules = self.blockers()
-        null_s = pa.scalar(None, pa.string())
+        counts = np.array(written.counts, dtype=np.int64)
+        starts = np.repeat(np.cumsum(counts) - counts, counts)
+        lines = np.arange(n, dtype=np.int64) - starts + np.repeat(np.array(written.first_lines, dtype=np.int64), counts)
+        source = pa.DictionaryArray.from_arrays(
+            pa.array(np.repeat(np.arange(len(counts), dtype=np.int32), counts)), pa.array(written.uris, pa.string())
+        )
+        elem_idx = rows["_element"].to_numpy().astype(np.int64)
+        blocker = rows["_blocker"].to_numpy().astype(np.int64)
 
-        def pick(values: pa.Array, index: pa.Array, mask: pa.Array) -> pa.Array:
-            if len(values) == 0:
-                return pa.nulls(n, values.type)
-            return pc.if_else(mask, values.take(index), pa.scalar(None, values.type))
+        def lookup(values: list[object], index: npt.NDArray[np.int64], typ: pa.DataType) -> pa.Array:
+            table = pa.array([*values, None], typ)  # the last entry answers index -1
+            return table.take(pa.array(np.where(index >= 0, index, len(values))))
 
-        kinds = pa.array(np.array(engine.PACKET_KINDS, dtype=object)[rows["_kind"].to_numpy()], pa.string())
+        b = self.judge.blockers
+        kinds = pa.array(engine.PACKET_KINDS, pa.string()).take(pa.array(rows["_kind"].to_numpy().astype(np.int32)))
         table = pa.table(
             {
-                "source_object": pa.array([written.uri] * n, pa.string()),
-                "source_line": pa.array(np.arange(written.first_line, written.first_line + n, dtype=np.int64)),
-                "flow_log_id": pa.array([flow_log_id] * n, pa.string()),
-                **{c: rows[c] for c in ("interface_id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol")},
+                "source_object": source.cast(pa.string()),
+                "source_line": pa.array(lines),
+                "flow_log_id": pa.repeat(pa.scalar(flow_log_id, pa.string()), n),
+                "interface_id": rows["interface_id"],
                 "start": rows["start"],
                 "end": rows["end"],
                 "action": rows["action"],
-                "flow_direction": rows["flow_direction"],
                 "log_status": rows["log_status"],
-                "element": pick(self.names, idx, valid),
-                "kind": pick(self.kinds, idx, valid),
-                "attack": pick(self.attacks, idx, valid),
+                "element": lookup(self.names, elem_idx, pa.string()),
+                "kind": lookup(self.kinds, elem_idx, pa.string()),
+                "attack": lookup(self.attacks, elem_idx, pa.bool_()),
                 "packet": kinds,
-                "blocked_by": pick(texts, bidx, has_block) if len(texts) else pa.nulls(n, pa.string()),
-                "blocked_layer": pick(layers, bidx, has_block) if len(texts) else pa.nulls(n, pa.string()),
-                "blocked_resource": pick(resources, bidx, has_block) if len(texts) else pa.nulls(n, pa.string()),
-                "blocked_rule": pick(rules, bidx, has_block) if len(texts) else pa.nulls(n, pa.string()),
+                "blocked_by": lookup([x.text() for x in b], blocker, pa.string()),
+                "blocked_layer": lookup([x.layer for x in b], blocker, pa.string()),
+                "blocked_resource": lookup([x.resource_id for x in b], blocker, pa.string()),
+                "blocked_rule": lookup([None if x.rule is None else str(x.rule) for x in b], blocker, pa.string()),
             }
         ).cast(LABEL_SCHEMA)
-        del null_s
         if self.writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.writer = pq.ParquetWriter(str(self.path), LABEL_SCHEMA, compression="zstd")
+            self.writer = pq.ParquetWriter(str(self.path), LABEL_SCHEMA, compression="snappy")
         self.writer.write_table(table)
 
     def close(self) -> None:
@@ -313,21 +296,23 @@ def _with_reject_reason(records: pa.Table, judge: Judge) -> pa.Table:
 
 
 def _tally(elements: list[ElementResult], records: pa.Table) -> None:
-    ok = records.filter(pc.is_valid(records["_element"]))
-    if not ok.num_rows:
+    el = records["_element"].to_numpy()
+    ok = el >= 0
+    if not ok.any():
         return
-    el = ok["_element"].to_numpy()
-    rej = (ok["action"].to_numpy(zero_copy_only=False) == "REJECT").astype(np.int64)
+    el = el[ok]
+    rej = (records["_blocker"].to_numpy()[ok] >= 0) | (records["_reject"].to_numpy()[ok])
     counts = np.bincount(el, minlength=len(elements))
-    rejects = np.bincount(el, weights=rej, minlength=len(elements))
+    rejects = np.bincount(el, weights=rej.astype(np.float64), minlength=len(elements))
     for i in np.flatnonzero(counts).tolist():
         elements[i].records += int(counts[i])
         elements[i].rejects += int(rejects[i])
-    blocked = ok.filter(pc.greater_equal(ok["_blocker"], 0))
-    if blocked.num_rows:
-        pairs = np.unique(np.stack([blocked["_element"].to_numpy(), blocked["_blocker"].to_numpy()]), axis=1)
-        for e, b in pairs.T.tolist():
-            elements[e].blocked_by.add(str(b))
+    blocker = records["_blocker"].to_numpy()[ok]
+    has = blocker >= 0
+    if has.any():
+        pairs = np.unique(el[has].astype(np.int64) * 1_000_000 + blocker[has])
+        for p in pairs.tolist():
+            elements[p // 1_000_000].blocked_by.add(str(p % 1_000_000))
 
 
 def _check_expectations(scenario: Scenario, elements: list[ElementResult], judge: Judge) -> None:
