@@ -146,9 +146,13 @@ def _prefetched(chunks: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:
 def _fill_from_key(table: pa.Table, src: SourceObject) -> pa.Table:
     """Account and region from the S3 key where the record itself lacks them."""
     for name, value in (("account_id", src.account_id), ("region", src.region)):
-        if value:
-            i = table.schema.get_field_index(name)
+        if not value:
+            continue
+        i = table.schema.get_field_index(name)
+        if i >= 0:
             table = table.set_column(i, name, pc.coalesce(table.column(i), pa.scalar(value)))
+        else:
+            table = table.append_column(name, pa.repeat(pa.scalar(value), table.num_rows))
     return table
 
 

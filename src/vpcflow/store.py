@@ -15,10 +15,13 @@ Either way no record is stored twice and none is lost.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -33,11 +36,37 @@ import pyarrow.parquet as pq
 from vpcflow.errors import InputError
 from vpcflow.records.schema import PARTITION_FIELDS, QUARANTINE_SCHEMA, RECORD_SCHEMA
 
-ROW_GROUP_ROWS = 1_000_000
-BUFFER_ROWS = 2_000_000
-"""Rows held in memory before the largest partitions are written: bounds an ingest's memory."""
+ROW_GROUP_ROWS = 500_000
+"""Rows gathered per partition before a row group is written: with the queue, bounds an ingest's memory."""
+MAX_PENDING_ROWS = 1_000_000
+QUEUE_DEPTH = 3
+MAX_OPEN_FILES = 48
 
-PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
+LOW_CARDINALITY = [
+    "version",
+    "account_id",
+    "interface_id",
+    "vpc_id",
+    "subnet_id",
+    "instance_id",
+    "action",
+    "log_status",
+    "protocol",
+    "type",
+    "region",
+    "az_id",
+    "flow_direction",
+    "reject_reason",
+    "source_object",
+    "record_type",
+]
+"""Dictionary encoding pays for these; for addresses and ports it costs write time and saves little."""
+PARQUET_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "compression_level": 1,
+    "use_dictionary": LOW_CARDINALITY,
+    "write_statistics": ["start", "end", "action", "log_status", "srcport", "dstport", "protocol", "interface_id"],
+}
 
 
 @dataclass
@@ -126,28 +155,38 @@ class Store:
 
 
 class StoreWriter:
-    """Buffers records per hour partition, writes them to staging, and commits them with the manifest."""
+    """Writes records to staging Parquet files per hour partition, in a thread of its own.
+
+    ``add`` queues a table and returns, so the next block is parsed while this one is written.
+    Each partition keeps one open file per column set; rows gather into row groups of
+    ``ROW_GROUP_ROWS`` before they are written, which bounds memory whatever the input size.
+    ``commit`` makes everything written so far, and the manifest entries, part of the store at once.
+    """
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.run = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
         self.staging = store.root / "_staging" / self.run
-        self._buffers: dict[tuple[str, int], list[pa.Table]] = {}
-        self._buffered_rows = 0
+        self._pending: dict[tuple[str, int, pa.Schema], list[pa.Table]] = {}
+        self._pending_rows = 0
+        self._writers: dict[tuple[str, int, pa.Schema], pq.ParquetWriter] = {}
         self._staged: list[tuple[Path, Path]] = []
         self._quarantine: list[pa.Table] = []
         self._seq = 0
+        self._queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=QUEUE_DEPTH)
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
 
+    # -- producer side --------------------------------------------------------------------------
     def add(self, table: pa.Table) -> None:
-        """Queue records; the largest partitions go to disk when the buffer is full."""
+        """Queue records for writing (blocks while the writer is ``QUEUE_DEPTH`` tables behind)."""
         if table.num_rows == 0:
             return
-        for key, part in _split_by_hour(table):
-            self._buffers.setdefault(key, []).append(part)
-            self._buffered_rows += part.num_rows
-        while self._buffered_rows > BUFFER_ROWS:
-            largest = max(self._buffers, key=lambda k: sum(t.num_rows for t in self._buffers[k]))
-            self._write_partition(largest)
+        self._raise_if_failed()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._drain, name="vpcflow-store-writer", daemon=True)
+            self._thread.start()
+        self._queue.put(table)
 
     def add_quarantine(self, source: str, lines: list[tuple[int, str, str]]) -> None:
         if lines:
@@ -157,60 +196,118 @@ class StoreWriter:
                     [
                         pa.repeat(pa.scalar(source), len(lines)),
                         pa.array(numbers, pa.int64()),
-                        pa.array(reasons),
-                        pa.array(texts),
+                        pa.array(reasons, pa.string()),
+                        pa.array(texts, pa.string()),
                     ],
                     schema=QUARANTINE_SCHEMA,
                 )
             )
 
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _wait(self) -> None:
+        """Let the writer thread finish what is queued."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        self._raise_if_failed()
+
+    # -- writer thread --------------------------------------------------------------------------
+    def _drain(self) -> None:
+        while True:
+            table = self._queue.get()
+            if table is None:
+                return
+            if self._error is not None:
+                continue  # keep draining so producers never block on a dead writer
+            try:
+                for key, part in _split_by_hour(table):
+                    self._buffer(key, part)
+            except BaseException as err:
+                self._error = err
+
+    def _buffer(self, key: tuple[str, int], part: pa.Table) -> None:
+        full_key = (key[0], key[1], part.schema)
+        pending = self._pending.setdefault(full_key, [])
+        pending.append(part)
+        self._pending_rows += part.num_rows
+        if sum(t.num_rows for t in pending) >= ROW_GROUP_ROWS:
+            self._write_row_group(full_key)
+        while self._pending_rows > MAX_PENDING_ROWS:
+            largest = max(self._pending, key=lambda k: sum(t.num_rows for t in self._pending[k]))
+            self._write_row_group(largest)
+
+    def _write_row_group(self, key: tuple[str, int, pa.Schema]) -> None:
+        tables = self._pending.pop(key, [])
+        if not tables:
+            return
+        self._pending_rows -= sum(t.num_rows for t in tables)
+        writer = self._writers.get(key)
+        if writer is None:
+            date, hour, schema = key
+            rel = Path("flows") / f"date={date}" / f"hour={hour:02d}" / self._next_name()
+            staged = self.staging / rel
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            writer = pq.ParquetWriter(staged, schema, **PARQUET_OPTIONS)
+            self._writers[key] = writer
+            self._staged.append((staged, self.store.root / rel))
+            if len(self._writers) > MAX_OPEN_FILES:
+                self._close_oldest()
+        writer.write_table(pa.concat_tables(tables), row_group_size=ROW_GROUP_ROWS)
+
+    def _close_oldest(self) -> None:
+        oldest = next(iter(self._writers))
+        self._write_row_group(oldest)
+        self._writers.pop(oldest).close()
+
     def _next_name(self) -> str:
         self._seq += 1
         return f"part-{self.run}-{self._seq:05d}.parquet"
 
-    def _write_partition(self, key: tuple[str, int]) -> None:
-        tables = self._buffers.pop(key)
-        rows = sum(t.num_rows for t in tables)
-        self._buffered_rows -= rows
-        table = pa.concat_tables(tables, promote_options="permissive")
-        date, hour = key
-        rel = Path("flows") / f"date={date}" / f"hour={hour:02d}" / self._next_name()
-        staged = self.staging / rel
-        staged.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, staged, row_group_size=ROW_GROUP_ROWS, **PARQUET_OPTIONS)
-        self._staged.append((staged, self.store.root / rel))
+    def _finish_files(self) -> None:
+        for key in list(self._pending):
+            self._write_row_group(key)
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+        if self._quarantine:
+            table = pa.concat_tables(self._quarantine)
+            self._quarantine = []
+            rel = Path("quarantine") / self._next_name()
+            staged = self.staging / rel
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(table, staged, **PARQUET_OPTIONS)
+            self._staged.append((staged, self.store.root / rel))
 
-    def _write_quarantine(self) -> None:
-        if not self._quarantine:
-            return
-        table = pa.concat_tables(self._quarantine)
-        self._quarantine = []
-        rel = Path("quarantine") / self._next_name()
-        staged = self.staging / rel
-        staged.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, staged, **PARQUET_OPTIONS)
-        self._staged.append((staged, self.store.root / rel))
-
+    # -- commit ---------------------------------------------------------------------------------
     def commit(self, entries: list[ManifestEntry]) -> None:
         """Make everything added so far, and the manifest entries, part of the store at once."""
-        for key in list(self._buffers):
-            self._write_partition(key)
-        self._write_quarantine()
+        self._wait()
+        self._finish_files()
         journal = {
             "moves": [[str(s), str(f)] for s, f in self._staged],
             "entries": [{**e.__dict__, "run": self.run} for e in entries],
         }
+        self._staged = []
         if not journal["moves"] and not journal["entries"]:
             return
         tmp = self.store.journal_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(journal))
         os.replace(tmp, self.store.journal_path)
-        self._staged = []
         self.store.recover()
 
     def abort(self) -> None:
         """Drop what was staged and not committed."""
-        self._buffers.clear()
+        with contextlib.suppress(BaseException):  # the writer's own failure is reported by the caller
+            self._wait()
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+        self._pending.clear()
+        self._pending_rows = 0
         self._quarantine.clear()
         self._staged = []
         if self.staging.exists():
@@ -219,7 +316,11 @@ class StoreWriter:
 
 def _split_by_hour(table: pa.Table) -> Iterable[tuple[tuple[str, int], pa.Table]]:
     """Group rows by the hour of ``start`` (``end`` when start is missing)."""
-    when = pc.coalesce(table.column("start"), table.column("end"))
+    names = [n for n in ("start", "end") if n in table.column_names]
+    if not names:
+        yield ("unknown", 0), table
+        return
+    when = pc.coalesce(*[table.column(n) for n in names])
     hours = pc.floor_temporal(when, unit="hour")
     unique = pc.unique(hours)
     if len(unique) == 1:
@@ -241,6 +342,29 @@ def _empty_relation(schema: pa.Schema) -> pa.Table:
     return schema.empty_table()
 
 
+_DUCKDB_TYPES = {"int32": "INTEGER", "int64": "BIGINT", "string": "VARCHAR", "timestamp": "TIMESTAMP"}
+
+
+def _select_list(present: set[str]) -> str:
+    """Every canonical column (NULL where no file has it), then unknown columns, then the partitions."""
+    from vpcflow.records import catalog
+
+    def quoted(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    items = []
+    for fld in catalog.FIELDS:
+        if fld.column in present:
+            items.append(quoted(fld.column))
+        else:
+            items.append(f"CAST(NULL AS {_DUCKDB_TYPES[fld.type]}) AS {quoted(fld.column)}")
+    canonical = {f.column for f in catalog.FIELDS} | {"source_object", "source_line", "record_type", "date", "hour"}
+    items += [quoted(c) for c in ("source_object", "source_line", "record_type")]
+    items += [quoted(c) for c in sorted(present - canonical)]
+    items += ['"date"', '"hour"']
+    return ", ".join(items)
+
+
 def connect(
     root: str | os.PathLike[str], *, must_exist: bool = True, threads: int | None = None
 ) -> duckdb.DuckDBPyConnection:
@@ -255,11 +379,12 @@ def connect(
     flows = sorted(store.flows_dir.glob("date=*/hour=*/*.parquet")) if store.flows_dir.exists() else []
     if flows:
         pattern = str(store.flows_dir / "*" / "*" / "*.parquet").replace("'", "''")
-        con.execute(
-            "CREATE VIEW flows AS SELECT * FROM read_parquet("
-            f"'{pattern}', hive_partitioning = true, union_by_name = true, "
+        scan = (
+            f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true, "
             "hive_types = {'date': 'VARCHAR', 'hour': 'INTEGER'})"
         )
+        present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
+        con.execute(f"CREATE VIEW flows AS SELECT {_select_list(present)} FROM {scan}")
     else:
         empty = _empty_relation(pa.schema([*RECORD_SCHEMA, *PARTITION_FIELDS]))
         con.register("_empty_flows", empty)

@@ -246,34 +246,44 @@ def apply_types(table: pa.Table) -> pa.Table:
 
 
 def canonicalize(table: pa.Table, source: str, lines: pa.Array, *, tgw_layout: bool = False) -> pa.Table:
-    """Lay a typed table out in the canonical schema: every catalog column, then unknown text columns, then provenance."""
+    """Typed catalog columns in catalog order, then unknown text columns, then provenance.
+
+    Only the columns the source has are carried (a default-format file has 14, not 70): writing
+    dozens of all-NULL columns would cost time for nothing. ``complete`` adds the rest where a
+    consumer wants every column.
+    """
     n = table.num_rows
     present = set(table.column_names)
     arrays: list[pa.Array | pa.ChunkedArray] = []
+    names: list[str] = []
     for fld in FIELD_SCHEMA:
         if fld.name in present:
             col = table.column(fld.name)
             arrays.append(col if col.type == fld.type else col.cast(fld.type))
-        else:
-            arrays.append(pa.nulls(n, fld.type))
-    names = list(FIELD_SCHEMA.names)
+            names.append(fld.name)
     for extra in table.column_names:
         if extra not in FIELD_SCHEMA.names:
             arrays.append(table.column(extra).cast(pa.string()))
             names.append(extra)
-    arrays.append(pa.repeat(pa.scalar(source, pa.string()), n))
-    arrays.append(lines)
     if tgw_layout:
         record_type: pa.Array | pa.ChunkedArray = pa.repeat(pa.scalar("tgw"), n)
-    elif "account_id" in present:
-        account = arrays[FIELD_SCHEMA.get_field_index("account_id")]
+    elif "account_id" in names:
+        account = arrays[names.index("account_id")]
         is_tgw = pc.fill_null(pc.is_in(account, value_set=pa.array(TGW_RESOURCE_TYPES)), False)
         record_type = pc.if_else(is_tgw, "tgw", "vpc")
     else:
         record_type = pa.repeat(pa.scalar("vpc"), n)
-    arrays += [record_type]
+    arrays += [pa.repeat(pa.scalar(source, pa.string()), n), lines, record_type]
     names += ["source_object", "source_line", "record_type"]
     return pa.Table.from_arrays(arrays, names=names)
+
+
+def complete(table: pa.Table) -> pa.Table:
+    """Every canonical column, NULL where the source did not have the field; unknown columns last."""
+    n = table.num_rows
+    arrays = [table.column(f.name) if f.name in table.column_names else pa.nulls(n, f.type) for f in RECORD_SCHEMA]
+    extras = [c for c in table.column_names if c not in RECORD_SCHEMA.names]
+    return pa.Table.from_arrays(arrays + [table.column(c) for c in extras], names=RECORD_SCHEMA.names + extras)
 
 
 def split_lines(chunks: Iterable[bytes], block_size: int = 8 << 20) -> Iterator[tuple[bytes, int]]:
@@ -312,13 +322,15 @@ def parse_text(data: bytes, source: str = "<text>", layout: Layout | None = None
 def merge_blocks(parts: list[ParsedBlock]) -> ParsedBlock:
     tables = [p.table for p in parts if p.table.num_rows] or [RECORD_SCHEMA.empty_table()]
     return ParsedBlock(
-        pa.concat_tables(tables, promote_options="permissive"),
+        complete(pa.concat_tables(tables, promote_options="permissive")),
         [q for p in parts for q in p.quarantined],
         headers=sum(p.headers for p in parts),
         blanks=sum(p.blanks for p in parts),
     )
 
 
-def health_mask(table: pa.Table) -> pa.ChunkedArray:
+def health_mask(table: pa.Table) -> pa.ChunkedArray | pa.Array:
     """True for NODATA/SKIPDATA rows: evidence of data loss, kept but counted apart."""
+    if "log_status" not in table.column_names:
+        return pa.repeat(pa.scalar(False), table.num_rows)
     return pc.fill_null(pc.is_in(table.column("log_status"), value_set=pa.array(HEALTH_STATUSES)), False)
