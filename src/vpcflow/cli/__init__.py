@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "ingest": "ingest",
     "query": "query",
     "simulate": "simulate",
+    "snapshot": "snapshot",
     "stats": "stats",
 }
 
