@@ -330,6 +330,7 @@ def ingest(
                     else:
                         todo.append(src)
                 entries = []
+                changed = [src.uri for src in todo if src.uri in manifest]
                 for src, result in zip(todo, pool.map(run, todo), strict=True):
                     report.sources.append(result)
                     if on_source:
@@ -346,7 +347,7 @@ def ingest(
                                 truncated=result.truncated,
                             )
                         )
-                writer.commit(entries)
+                writer.commit(entries, superseded=[e.uri for e in entries if e.uri in changed])
     except BaseException:
         writer.abort()
         raise

@@ -129,7 +129,9 @@ class Store:
         if self.journal_path.exists():
             journal = json.loads(self.journal_path.read_text())
             for staged, final in journal["moves"]:
-                if Path(staged).exists():
+                if staged is None:  # a committed file whose every row was superseded
+                    Path(final).unlink(missing_ok=True)
+                elif Path(staged).exists():
                     Path(final).parent.mkdir(parents=True, exist_ok=True)
                     os.replace(staged, final)
             known = {(e.uri, e.version) for e in self.manifest().values()}
@@ -283,12 +285,17 @@ class StoreWriter:
             self._staged.append((staged, self.store.root / rel))
 
     # -- commit ---------------------------------------------------------------------------------
-    def commit(self, entries: list[ManifestEntry]) -> None:
-        """Make everything added so far, and the manifest entries, part of the store at once."""
+    def commit(self, entries: list[ManifestEntry], superseded: Iterable[str] = ()) -> None:
+        """Make everything added so far, and the manifest entries, part of the store at once.
+
+        ``superseded`` names sources read again because they changed (a new ETag or mtime): their
+        earlier rows leave the store in the same commit, so a changed file is never counted twice.
+        """
         self._wait()
         self._finish_files()
+        removals = self._without(set(superseded))
         journal = {
-            "moves": [[str(s), str(f)] for s, f in self._staged],
+            "moves": [[str(s) if s else None, str(f)] for s, f in removals + self._staged],
             "entries": [{**e.__dict__, "run": self.run} for e in entries],
         }
         self._staged = []
@@ -298,6 +305,29 @@ class StoreWriter:
         tmp.write_text(json.dumps(journal))
         os.replace(tmp, self.store.journal_path)
         self.store.recover()
+
+    def _without(self, uris: set[str]) -> list[tuple[Path | None, Path]]:
+        """Staged rewrites of committed files that hold rows of ``uris`` (None: the file goes)."""
+        if not uris:
+            return []
+        moves: list[tuple[Path | None, Path]] = []
+        value_set = pa.array(sorted(uris), pa.string())
+        for final in sorted(self.store.root.glob("flows/*/*/*.parquet")) + sorted(
+            self.store.root.glob("quarantine/*.parquet")
+        ):
+            sources = pq.read_table(final, columns=["source_object"]).column(0)
+            drop = pc.fill_null(pc.is_in(sources, value_set=value_set), False)
+            if not pc.any(drop).as_py():
+                continue
+            kept = pq.read_table(final).filter(pc.invert(drop))
+            if kept.num_rows == 0:
+                moves.append((None, final))
+                continue
+            staged = self.staging / "rewrite" / final.relative_to(self.store.root)
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(kept, staged, **PARQUET_OPTIONS)
+            moves.append((staged, final))
+        return moves
 
     def abort(self) -> None:
         """Drop what was staged and not committed."""

@@ -87,11 +87,11 @@ def test_interrupted_ingest_resumes_without_duplicates_or_loss(tmp_path: Path, m
         writer = real_commit(self)
         original = writer.commit
 
-        def commit(entries):  # type: ignore[no-untyped-def]
+        def commit(entries, **kwargs):  # type: ignore[no-untyped-def]
             calls["n"] += 1
             if calls["n"] == 3:
                 raise KeyboardInterrupt  # the user pressed Ctrl-C during the third batch
-            original(entries)
+            original(entries, **kwargs)
 
         writer.commit = commit  # type: ignore[method-assign]
         return writer
@@ -195,3 +195,19 @@ def test_query_and_stats_commands(tmp_path: Path) -> None:
     assert bad.code == 2 and bad.stderr.startswith("vpcflow: The query failed:")
     missing = run_cli("stats", "--store", str(tmp_path / "nowhere"))
     assert missing.code == 2 and "No vpcflow store" in missing.stderr
+
+
+def test_a_changed_file_replaces_its_earlier_rows(tmp_path: Path) -> None:
+    store = tmp_path / "s"
+    grows = write_gz(tmp_path / "in" / "grows.log.gz", [record(i) for i in range(10)])
+    write_gz(tmp_path / "in" / "stays.log.gz", [record(i + 500) for i in range(5)])
+    ingest(list(local_sources([str(tmp_path / "in")])), str(store))
+    assert count(store) == 15
+    write_gz(grows, [record(i) for i in range(12)])  # the file was rewritten with two more lines
+    report = ingest(list(local_sources([str(tmp_path / "in")])), str(store))
+    assert {Path(s.uri).name: (s.skipped, s.rows) for s in report.sources} == {
+        "grows.log.gz": (False, 12),
+        "stays.log.gz": (True, 0),
+    }
+    assert count(store) == 17
+    assert count(store, f"SELECT count(*) FROM flows WHERE source_object = '{grows}'") == 12
