@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import statistics
@@ -91,8 +92,11 @@ def one_run(records: int, out: Path, labels: bool) -> dict[str, object]:
     scale = records / RECORDS_PER_UNIT
     scen = scenario_from_dict(scenario(scale))
     t0 = time.perf_counter()
+    cpu0 = os.times()
     result = simulate(snap, scen, out, seed=1, labels=None if labels else out / "labels.parquet")
     wall = time.perf_counter() - t0
+    cpu1 = os.times()
+    cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
     size = sum(p.stat().st_size for p in out.rglob("*.log.gz"))
     return {
         "records": result.records,
@@ -100,6 +104,8 @@ def one_run(records: int, out: Path, labels: bool) -> dict[str, object]:
         "seconds": round(wall, 2),
         "records_per_second": round(result.records / wall),
         "gzip_mb": round(size / 1e6, 1),
+        "cpu_seconds": round(cpu, 2),
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "policy_calls": result.policy_calls,
     }
@@ -131,6 +137,7 @@ def main() -> None:
         "runs": len(results),
         "records": results[0]["records"],
         "median_seconds": statistics.median(float(r["seconds"]) for r in results),  # type: ignore[arg-type]
+        "median_cpu_seconds": statistics.median(float(r["cpu_seconds"]) for r in results),  # type: ignore[arg-type]
         "max_peak_rss_mb": max(float(r["peak_rss_mb"]) for r in results),  # type: ignore[arg-type]
     }
     summary["records_per_second"] = round(int(summary["records"]) / float(summary["median_seconds"]))

@@ -467,6 +467,7 @@ def interface_columns(ifaces: Interfaces) -> dict[str, pa.Array]:
         "region": col([i.region for i in items]),
         "az_id": col([None if i.az_id == "-" else i.az_id for i in items]),
         "interface_type": col([None if i.interface_type == "interface" else i.interface_type for i in items]),
+        "_own_ip": col([i.ip_text for i in items]),
     }
 
 
@@ -497,6 +498,24 @@ def to_records(
     def ip(name: str) -> pa.Array:
         return pa.concat_arrays([addr.to_text(agg[name].to_numpy()), pa.nulls(n_nd, pa.string())])
 
+    # Every view's own side is its interface's primary address (srcaddr on egress, dstaddr on ingress),
+    # so only the other side needs formatting: one pass instead of two.
+    cache: dict[str, pa.Array] = {}
+
+    def sides() -> tuple[pa.Array, pa.Array, pa.Array]:
+        if not cache:
+            egress = agg["direction"].to_numpy() == EGRESS
+            foreign = np.where(egress, agg["dst"].to_numpy(), agg["src"].to_numpy())
+            cache["foreign"] = addr.to_text(foreign)
+            cache["own"] = meta["_own_ip"].take(pa.array(agg["eni"].to_numpy().astype(np.int64)))
+            cache["egress"] = pa.array(egress)
+        return cache["egress"], cache["own"], cache["foreign"]
+
+    def address(src_side: bool) -> pa.Array:
+        egress, own, foreign = sides()
+        value = pc.if_else(egress, own, foreign) if src_side else pc.if_else(egress, foreign, own)
+        return pa.concat_arrays([value, pa.nulls(n_nd, pa.string())])
+
     def num(name: str, typ: pa.DataType) -> pa.Array:
         return pa.concat_arrays([agg[name].combine_chunks().cast(typ), pa.nulls(n_nd, typ)])
 
@@ -519,8 +538,8 @@ def to_records(
 
     builders: dict[str, Any] = {
         "version": lambda: pa.repeat(pa.scalar(version, pa.int32()), n_ok + n_nd),
-        "srcaddr": lambda: ip("src"),
-        "dstaddr": lambda: ip("dst"),
+        "srcaddr": lambda: address(True),
+        "dstaddr": lambda: address(False),
         "pkt_srcaddr": lambda: ip("pkt_src"),
         "pkt_dstaddr": lambda: ip("pkt_dst"),
         "srcport": lambda: num("sport", pa.int32()),
@@ -551,5 +570,6 @@ def to_records(
         ),
     }
     for name, arr in meta.items():
-        builders[name] = lambda arr=arr: arr.take(eni)
+        if not name.startswith("_"):
+            builders[name] = lambda arr=arr: arr.take(eni)
     return pa.table({name: build() for name, build in builders.items() if name in wanted})

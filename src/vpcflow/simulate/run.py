@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,26 +32,30 @@ from vpcflow.snapshot import Snapshot, load_snapshot
 
 CHUNK = 3600  # seconds of traffic generated at once: a multiple of the 5-minute files and both intervals
 
+_DICT = pa.dictionary(pa.int32(), pa.string())
 LABEL_SCHEMA = pa.schema(
     [
-        ("source_object", pa.string()),
+        ("source_object", _DICT),
         ("source_line", pa.int64()),
-        ("flow_log_id", pa.string()),
-        ("interface_id", pa.string()),
+        ("flow_log_id", _DICT),
+        ("interface_id", _DICT),
         ("start", pa.int64()),
         ("end", pa.int64()),
-        ("action", pa.string()),
-        ("log_status", pa.string()),
-        ("element", pa.string()),
-        ("kind", pa.string()),
+        ("action", _DICT),
+        ("log_status", _DICT),
+        ("element", _DICT),
+        ("kind", _DICT),
         ("attack", pa.bool_()),
-        ("packet", pa.string()),
-        ("blocked_by", pa.string()),
-        ("blocked_layer", pa.string()),
-        ("blocked_resource", pa.string()),
-        ("blocked_rule", pa.string()),
+        ("packet", _DICT),
+        ("blocked_by", _DICT),
+        ("blocked_layer", _DICT),
+        ("blocked_resource", _DICT),
+        ("blocked_rule", _DICT),
     ]
 )
+"""One row per record written: where it is (object, line: header = 0) and what produced it.
+
+Low-cardinality text is dictionary-encoded, which keeps the file small and fast to write."""
 
 
 @dataclass
@@ -131,21 +136,30 @@ class _Labels:
         blocker = rows["_blocker"].to_numpy().astype(np.int64)
 
         def lookup(values: list[object], index: npt.NDArray[np.int64], typ: pa.DataType) -> pa.Array:
+            """values[index], NULL where index is -1; text comes back dictionary-encoded."""
+            if typ == pa.string():
+                missing = np.array([v is None for v in values] + [True], dtype=bool)
+                mask = missing[np.where(index >= 0, index, len(values))]
+                indices = pa.array(np.where(mask, 0, index).astype(np.int32), mask=mask)
+                words = pa.array(["" if v is None else str(v) for v in values] or [""], pa.string())
+                return pa.DictionaryArray.from_arrays(indices, words)
             table = pa.array([*values, None], typ)  # the last entry answers index -1
             return table.take(pa.array(np.where(index >= 0, index, len(values))))
 
         b = self.judge.blockers
-        kinds = pa.array(engine.PACKET_KINDS, pa.string()).take(pa.array(rows["_kind"].to_numpy().astype(np.int32)))
+        kinds = lookup(list(engine.PACKET_KINDS), rows["_kind"].to_numpy().astype(np.int64), pa.string())
         table = pa.table(
             {
-                "source_object": source.cast(pa.string()),
+                "source_object": source,
                 "source_line": pa.array(lines),
-                "flow_log_id": pa.repeat(pa.scalar(flow_log_id, pa.string()), n),
-                "interface_id": rows["interface_id"],
+                "flow_log_id": pa.DictionaryArray.from_arrays(
+                    pa.array(np.zeros(n, dtype=np.int32)), pa.array([flow_log_id], pa.string())
+                ),
+                "interface_id": pc.dictionary_encode(rows["interface_id"]),
                 "start": rows["start"],
                 "end": rows["end"],
-                "action": rows["action"],
-                "log_status": rows["log_status"],
+                "action": pc.dictionary_encode(rows["action"]),
+                "log_status": pc.dictionary_encode(rows["log_status"]),
                 "element": lookup(self.names, elem_idx, pa.string()),
                 "kind": lookup(self.kinds, elem_idx, pa.string()),
                 "attack": lookup(self.attacks, elem_idx, pa.bool_()),
@@ -238,6 +252,8 @@ def simulate(
     last_gen_chunk = math.ceil(scenario.end / CHUNK) - 1
     carry: dict[str, npt.NDArray[Any]] | None = None
     chunk = first_chunk
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vpcflow-simulate-writer")
+    pending: Future[None] | None = None
     try:
         while chunk <= last_gen_chunk or (carry is not None and len(carry["eni"])):
             c_lo, c_hi = chunk * CHUNK, (chunk + 1) * CHUNK
@@ -260,21 +276,31 @@ def simulate(
             pieces = {k: a[~later] for k, a in pieces.items()}
             active = pieces["window"].astype(np.int64) * n_ifaces + pieces["eni"].astype(np.int64)
             nd_lo, nd_hi = max(c_lo, scenario.start), min(c_hi, scenario.end)
+            batch: list[tuple[Deliverer, pa.Table]] = []
             for fl in topo.flow_logs:
                 agg = engine.aggregate(pieces, fl, covered[fl.id])
                 quiet = engine.nodata(active, np.flatnonzero(covered[fl.id]), fl, nd_lo, nd_hi, n_ifaces)
                 records = engine.to_records(agg, quiet, fl, meta, fl.layout.version)
-                records = _with_reject_reason(records, judge)
-                delivered[fl.id].deliver(records)
+                if "reject_reason" in fl.layout.columns:
+                    records = _with_reject_reason(records, judge)
+                batch.append((delivered[fl.id], records))
                 res = results[fl.id]
                 res.records += records.num_rows
                 res.nodata += quiet.num_rows
                 res.rejects += int(pc.sum(agg["reject"].cast(pa.int64())).as_py() or 0)
                 _tally(elements, records)
+            # Rendering, compressing and writing run in a second thread while the next hour is generated
+            # (Arrow, numpy and isal release the GIL); one batch in flight keeps memory bounded.
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(_deliver_batch, batch)
             if progress is not None:
                 progress(min(1.0, (c_hi - scenario.start) / scenario.duration))
             chunk += 1
+        if pending is not None:
+            pending.result()
     finally:
+        writer.shutdown(wait=True)
         target.close()
         label_writer.close()
     for fl in topo.flow_logs:
@@ -284,6 +310,11 @@ def simulate(
     if out is not None and not to_aws:
         (out / "simulation.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
     return result
+
+
+def _deliver_batch(batch: list[tuple[Deliverer, pa.Table]]) -> None:
+    for deliverer, records in batch:
+        deliverer.deliver(records)
 
 
 def _with_reject_reason(records: pa.Table, judge: Judge) -> pa.Table:
