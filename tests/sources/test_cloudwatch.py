@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -127,6 +128,31 @@ def test_log_format_when_no_flow_log_delivers(group: dict[str, list[dict[str, An
         list(list_cloudwatch_sources(GROUP))
     assert err.value.sentence == (
         f"No flow log delivers to log group {GROUP}, so its format is unknown: pass --log-format."
+    )
+
+
+class DeniedEc2:
+    """An EC2 client for a role without ec2:DescribeFlowLogs: the refusal comes with the first page."""
+
+    def get_paginator(self, name: str) -> DeniedEc2:
+        return self
+
+    def paginate(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        error = {
+            "Error": {"Code": "UnauthorizedOperation", "Message": "You are not authorized to perform this operation."}
+        }
+        raise ClientError(error, "DescribeFlowLogs")  # type: ignore[arg-type]
+        yield {}
+
+
+def test_log_format_is_enough_without_describe_flow_logs(group: dict[str, list[dict[str, Any]]]) -> None:
+    sources = list(list_cloudwatch_sources(GROUP, log_format=CUSTOM, ec2_client=DeniedEc2()))
+    assert len(sources) == 3
+    with pytest.raises(AwsAccessError) as err:
+        list(list_cloudwatch_sources(GROUP, ec2_client=DeniedEc2()))
+    assert err.value.sentence == (
+        f"AWS refused describing the flow logs of log group {GROUP}: UnauthorizedOperation: "
+        "You are not authorized to perform this operation."
     )
 
 
