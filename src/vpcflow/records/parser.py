@@ -58,8 +58,11 @@ class _Invalid(Exception):
 
 
 def _arrow_type(column: str) -> pa.DataType:
-    if column in INTEGER_COLUMNS or column in TIMESTAMP_COLUMNS:
-        return pa.int64()  # cast to int32 / timestamp afterwards, so overflow and ms values are caught
+    """The type Arrow's reader converts a column to: int32 overflow fails the fast path (then quarantine)."""
+    if column in TIMESTAMP_COLUMNS:
+        return pa.int64()  # seconds or milliseconds: ``apply_types`` tells them apart
+    if column in INTEGER_COLUMNS:
+        return FIELD_SCHEMA.field(column).type
     return pa.string()
 
 
