@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import statistics
@@ -90,12 +91,16 @@ def main() -> None:
     parser.add_argument("--reader-runs", type=int, default=1, help="runs of the slow flowlogs-reader baseline")
     args = parser.parse_args()
     path = (args.data / "flows.log.gz").resolve()
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     work = Path(tempfile.mkdtemp(prefix="vpcflow-bench-"))
     stores = [work / f"store{i}" for i in range(args.runs)]
     try:
         duck = median_of(args.runs, lambda i: DUCKDB_SCAN.format(path=path))
         ours = median_of(args.runs, lambda i: VPCFLOW_INGEST.format(path=path, store=stores[i]))
         query = median_of(args.runs, lambda i: QUERY.format(store=stores[0]))
+        folder = median_of(
+            args.runs, lambda i: VPCFLOW_INGEST.format(path=(args.data / "s3").resolve(), store=work / f"s3store{i}")
+        )
         reader = median_of(args.reader_runs, lambda i: FLOWLOGS_READER.format(path=path))
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -103,10 +108,12 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, {_cpus()} cores, Python {platform.python_version()}",
         "file_mb": round(path.stat().st_size / 1e6),
+        "load_average_at_start": load_at_start,
         "duckdb_read_csv_group_by": duck,
         "vpcflow_ingest": ours,
         "flowlogs_reader": reader,
         "query_reject_count_by_srcaddr": query,
+        "vpcflow_ingest_s3_layout_folder": folder,
         "ingest_vs_duckdb": round(ours["median_s"] / duck["median_s"], 2),  # type: ignore[operator]
         "flowlogs_reader_vs_ingest": round(reader["median_s"] / ours["median_s"], 1),  # type: ignore[operator]
     }
@@ -114,8 +121,6 @@ def main() -> None:
 
 
 def _cpus() -> int:
-    import os
-
     return os.cpu_count() or 0
 
 
