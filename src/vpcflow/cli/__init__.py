@@ -17,8 +17,10 @@ from vpcflow.errors import VpcflowError
 
 # name -> module under vpcflow.cli that defines a click command called ``command``
 COMMANDS: dict[str, str] = {
+    "athena": "athena",
     "audit": "audit",
     "check": "check",
+    "detect": "detect",
     "enable": "enable",
     "explain": "explain",
     "ingest": "ingest",

@@ -44,13 +44,13 @@ def parse(sql: str) -> exp.Expr:
     return tree
 
 
-def referenced_tables(tree: exp.Expression) -> set[str]:
+def referenced_tables(tree: exp.Expr) -> set[str]:
     """Names of the tables a query reads that it does not define itself as CTEs."""
     ctes = {cte.alias for cte in tree.find_all(exp.CTE)}
     return {t.name for t in tree.find_all(exp.Table) if t.name and t.name not in ctes}
 
 
-def prepend_ctes(tree: exp.Expression, ctes: list[tuple[str, str]]) -> exp.Expression:
+def prepend_ctes(tree: exp.Expr, ctes: list[tuple[str, str]]) -> exp.Expr:
     """Put ``name AS (sql)`` CTEs before the query's own, so its CTEs may read them."""
     if not ctes:
         return tree
@@ -79,7 +79,7 @@ def time_filter(since: datetime | None, until: datetime | None, column: str = "s
     return " AND ".join(parts) or "TRUE"
 
 
-def view_ctes(tree: exp.Expression, flows_source: str, where: str = "TRUE") -> list[tuple[str, str]]:
+def view_ctes(tree: exp.Expr, flows_source: str, where: str = "TRUE") -> list[tuple[str, str]]:
     """The flows/rejects/health CTEs a query needs, reading ``flows_source`` filtered by ``where``."""
     used = referenced_tables(tree)
     need_flows = bool(used & {"flows", "rejects", "health"})
@@ -93,7 +93,7 @@ def view_ctes(tree: exp.Expression, flows_source: str, where: str = "TRUE") -> l
     return ctes
 
 
-def transpile(tree: exp.Expression, dialect: str) -> str:
+def transpile(tree: exp.Expr, dialect: str) -> str:
     return tree.sql(dialect=dialect)
 
 

@@ -65,8 +65,8 @@ subjects AS (
     FROM per_eni AS e
 ),
 judged AS (
-    SELECT s.*, date_diff('hour', s.last_seen, d.data_end) AS silent_hours,
-           date_diff('hour', s.first_seen, s.last_seen) + 1 AS span_hours
+    SELECT s.*, date_diff('hour', date_trunc('hour', s.last_seen), date_trunc('hour', d.data_end)) AS silent_hours,
+           date_diff('hour', date_trunc('hour', s.first_seen), date_trunc('hour', s.last_seen)) + 1 AS span_hours
     FROM subjects AS s CROSS JOIN data_end AS d
 ),
 silent AS (

@@ -1,0 +1,324 @@
+"""``vpcflow detect``: run the detection catalog (and the user's rules) over flow logs.
+
+A thin wrapper: options become a DetectConfig, an engine and a rule list; the library runs them; this
+module prints the findings in the chosen format and sets the exit code (1 when a finding reaches
+``--fail-on``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vpcflow.cli.output import dumps, emit_rows, format_option, resolve_format, stderr_console
+from vpcflow.detect.config import load_config
+from vpcflow.detect.loader import load_rules
+from vpcflow.detect.model import SEVERITIES, Rule, severity_rank
+from vpcflow.detect.runner import DetectResult, Explainer, rendered_sql, run_rules
+from vpcflow.detect.testing import run_all_tests
+from vpcflow.detect.threats import load_threat_list
+from vpcflow.engines.base import Engine
+from vpcflow.errors import InputError, PartialFailure
+
+FORMATS = ("table", "json", "jsonl", "ocsf", "asff")
+
+
+def _when(value: str | None, option: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as err:
+        raise InputError(f"{option} {value!r} is not a date or time like 2024-05-01 or 2024-05-01T10:00:00Z.") from err
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+def _select(rules: list[Rule], only: tuple[str, ...]) -> list[Rule]:
+    if not only:
+        return rules
+    import fnmatch
+
+    chosen = [r for r in rules if any(fnmatch.fnmatchcase(r.id, pat) for pat in only)]
+    if not chosen:
+        raise InputError(f"No rule matches --only {', '.join(only)}; 'vpcflow detect --list-rules' lists them.")
+    return chosen
+
+
+def _engine(opts: dict[str, Any], since: datetime | None, until: datetime | None) -> Engine:
+    name = opts["engine"]
+    if name == "duckdb":
+        from vpcflow.engines.duckdb import DuckDBEngine
+
+        if opts["files"]:
+            from vpcflow.detect.testing import connect_table
+            from vpcflow.ingest import load_records
+
+            table = load_records(list(opts["files"]), log_format=opts["log_format"])
+            return DuckDBEngine(connect_table(_with_partitions(table)), since=since, until=until)
+        if not opts["store_dir"]:
+            raise InputError("Give --store DIR (or flow-log FILEs) to run detections with DuckDB.")
+        return DuckDBEngine.for_store(opts["store_dir"], since=since, until=until)
+    if name == "spark":
+        from vpcflow.engines.spark import SparkEngine
+
+        if not (opts["store_dir"] or opts["path"]):
+            raise InputError(
+                "--engine spark needs --store DIR or --path (a delivery path such as s3a://bucket/AWSLogs/)."
+            )
+        return SparkEngine.create(
+            store_dir=opts["store_dir"],
+            path=opts["path"],
+            master=opts["spark_master"],
+            input_format=opts["input_format"],
+            since=since,
+            until=until,
+        )
+    from vpcflow.engines.athena import AthenaEngine
+
+    if not (opts["workgroup"] or opts["output"]):
+        raise InputError("--engine athena needs --workgroup or --output s3://bucket/prefix/ for query results.")
+    return AthenaEngine(
+        database=opts["database"],
+        table=opts["table"],
+        workgroup=opts["workgroup"],
+        output=opts["output"],
+        log_format=opts["log_format"],
+        layout=opts["athena_layout"],
+        since=since,
+        until=until,
+    )
+
+
+def _with_partitions(table: Any) -> Any:
+    """Records read from files lack the store's date/hour columns; add them so rules see the contract."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if "date" not in table.column_names:
+        table = table.append_column("date", pc.strftime(table["start"], format="%Y-%m-%d"))
+    if "hour" not in table.column_names:
+        table = table.append_column("hour", pc.cast(pc.hour(table["start"]), pa.int32()))
+    return table
+
+
+def _explainer(snapshot: str | None) -> Explainer | None:
+    if not snapshot:
+        return None
+    from vpcflow.detect.explain import make_explainer
+
+    return make_explainer(snapshot)
+
+
+def _print_findings(result: DetectResult, rules: dict[str, Rule], fmt: str, opts: dict[str, Any]) -> None:
+    from vpcflow.report import findings as writers
+
+    findings = result.findings
+    if fmt == "jsonl":
+        sys.stdout.write(writers.jsonl(findings))
+    elif fmt == "json":
+        click.echo(
+            dumps(
+                {
+                    "findings": [f.to_dict() for f in findings],
+                    "rules": [r.__dict__ for r in result.runs],
+                    "suppressed": [
+                        {"id": f.id, "rule_id": f.rule_id, "reason": s.reason} for f, s in result.suppressed
+                    ],
+                    "warnings": result.warnings,
+                }
+            )
+        )
+    elif fmt == "ocsf":
+        for f in findings:
+            click.echo(dumps(writers.to_ocsf(f, rules.get(f.rule_id)), indent=None))
+    elif fmt == "asff":
+        out = []
+        region = opts["asff_region"] or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        for f in findings:
+            account = opts["asff_account"] or writers.asff_account(f, None)
+            if not account or not region:
+                raise InputError(
+                    "ASFF needs an AWS account and region: pass --asff-account and --asff-region "
+                    "(the account that imports the findings)."
+                )
+            out.append(writers.to_asff(f, rules.get(f.rule_id), account_id=account, region=region))
+        click.echo(dumps(out))
+    else:
+        rows = [
+            {
+                "severity": f.severity,
+                "rule": f.rule_id,
+                "first_seen": f.first_seen,
+                "last_seen": f.last_seen,
+                "summary": f.summary,
+            }
+            for f in findings
+        ]
+        emit_rows(rows, "table", columns=["severity", "rule", "first_seen", "last_seen", "summary"], title="Findings")
+
+
+@click.command("detect")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--store", "store_dir", type=click.Path(file_okay=False), help="Store folder (from vpcflow ingest).")
+@click.option("--engine", type=click.Choice(["duckdb", "spark", "athena"]), default="duckdb", show_default=True)
+@click.option("--spark-master", default=None, help="Spark master URL (default: local[*]).")
+@click.option(
+    "--path", default=None, help="Spark: a delivery path (s3a://bucket/AWSLogs/… or a folder) instead of --store."
+)
+@click.option(
+    "--input-format", type=click.Choice(["text", "parquet"]), default="text", help="Spark --path: delivery format."
+)
+@click.option("--workgroup", default=None, help="Athena workgroup.")
+@click.option("--output", default=None, help="Athena query result location, s3://bucket/prefix/.")
+@click.option("--database", default="default", show_default=True, help="Athena database of the flow-log table.")
+@click.option("--table", default="vpc_flow_logs", show_default=True, help="Athena table (see 'vpcflow athena ddl').")
+@click.option(
+    "--athena-layout",
+    type=click.Choice(["default", "hive"]),
+    default="default",
+    help="Athena: the table's S3 layout (for partition pruning).",
+)
+@click.option("--log-format", default=None, help="The flow log's format string (${version} ${account-id} …).")
+@click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="A folder of your own rules (repeatable).",
+)
+@click.option("--no-catalog", is_flag=True, help="Run only the rules given with --rules.")
+@click.option("--only", multiple=True, help="Run only these rule ids (globs allowed, repeatable).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="YAML: parameters, internal CIDRs, suppressions.",
+)
+@click.option("--param", "params", multiple=True, help="Set a rule parameter: RULE_ID.NAME=VALUE (repeatable).")
+@click.option(
+    "--threat-list",
+    "threat_lists",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Known-bad IPs/CIDRs (text or CSV; repeatable).",
+)
+@click.option("--since", default=None, help="Only records starting at or after this UTC time.")
+@click.option("--until", default=None, help="Only records starting before this UTC time.")
+@click.option(
+    "--snapshot", type=click.Path(exists=True), help="A snapshot: findings about rejects carry their explanation."
+)
+@click.option(
+    "--evidence", default=3, show_default=True, type=click.IntRange(0, 100), help="Records shown per finding."
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(SEVERITIES),
+    default=None,
+    help="Exit 1 if a finding at or above this severity exists.",
+)
+@click.option("--asff-account", default=None, help="ASFF: the account that imports the findings.")
+@click.option("--asff-region", default=None, help="ASFF: the Security Hub region.")
+@click.option("--list-rules", is_flag=True, help="List the rules and their parameters, and exit.")
+@click.option("--test-rules", is_flag=True, help="Run every rule's labelled test records, and exit (1 on a failure).")
+@click.option(
+    "--show-sql", default=None, metavar="RULE_ID", help="Print a rule's rendered SQL for the engine, and exit."
+)
+@format_option(choices=FORMATS)
+@click.pass_context
+def command(ctx: click.Context, fmt: str | None, **opts: Any) -> None:
+    """Run detections (port scans, sweeps, brute force, internal rejects, spikes, threat lists, log health)."""
+    config = load_config(opts["config_path"])
+    for assignment in opts["params"]:
+        config.set_param(assignment)
+    rules = _select(
+        load_rules([Path(d) for d in opts["rule_dirs"]], include_catalog=not opts["no_catalog"]), opts["only"]
+    )
+    by_id = {r.id: r for r in rules}
+    err = stderr_console()
+
+    if opts["list_rules"]:
+        rows = [
+            {
+                "id": r.id,
+                "severity": r.severity,
+                "title": r.title,
+                "mitre": ", ".join(t.id for t in r.techniques),
+                "parameters": ", ".join(f"{k}={v}" for k, v in {**r.defaults(), **config.params.get(r.id, {})}.items()),
+            }
+            for r in rules
+        ]
+        emit_rows(
+            rows,
+            resolve_format(fmt if fmt in ("table", "json", "jsonl") else None),
+            columns=list(rows[0]) if rows else None,
+        )
+        return
+    if opts["test_rules"]:
+        outcomes = run_all_tests(rules, config)
+        failed = [o for o in outcomes if not o.passed]
+        emit_rows(
+            [
+                {"rule": o.rule_id, "test": o.test, "result": "pass" if o.passed else "FAIL", "message": o.message}
+                for o in outcomes
+            ],
+            resolve_format(fmt if fmt in ("table", "json", "jsonl") else None),
+            columns=["rule", "test", "result", "message"],
+        )
+        if failed:
+            ctx.exit(1)
+        return
+    if opts["show_sql"]:
+        rule = by_id.get(opts["show_sql"])
+        if rule is None:
+            raise InputError(f"No rule {opts['show_sql']!r}; 'vpcflow detect --list-rules' lists them.")
+        from vpcflow.engines.base import parse
+
+        dialect = {"duckdb": "duckdb", "spark": "spark", "athena": "trino"}[opts["engine"]]
+        click.echo(parse(rendered_sql(rule, config)).sql(dialect=dialect, pretty=True))
+        return
+
+    since, until = _when(opts["since"], "--since"), _when(opts["until"], "--until")
+    threats = load_threat_list(opts["threat_lists"]) if opts["threat_lists"] else None
+    explainer = _explainer(opts["snapshot"])
+    engine = _engine(opts, since, until)
+    try:
+        with err.status("running detections…") as status:
+            result = run_rules(
+                engine,
+                rules,
+                config,
+                threat_list=threats,
+                evidence=opts["evidence"],
+                explainer=explainer,
+                on_rule=lambda r: status.update(f"running {r.id}…"),
+            )
+    finally:
+        engine.close()
+
+    _print_findings(result, by_id, resolve_format(fmt), opts)
+    errors = [r for r in result.runs if r.status == "error"]
+    for w in result.warnings:
+        err.print(f"vpcflow: warning: {w}")
+    for r in result.runs:
+        if r.status == "skipped":
+            err.print(f"vpcflow: rule {r.rule_id} skipped: {r.message}")
+        elif r.status == "error":
+            err.print(f"vpcflow: rule {r.rule_id} failed: {r.message}")
+    ran = sum(1 for r in result.runs if r.status == "ok")
+    err.print(
+        f"vpcflow: {ran} rules ran on {opts['engine']}: {len(result.findings)} findings, "
+        f"{len(result.suppressed)} suppressed."
+    )
+    if errors:
+        raise PartialFailure(
+            f"{len(errors)} of {len(result.runs)} rules failed: {', '.join(r.rule_id for r in errors)}."
+        )
+    if opts["fail_on"] and any(severity_rank(f.severity) >= severity_rank(opts["fail_on"]) for f in result.findings):
+        ctx.exit(1)

@@ -1,0 +1,236 @@
+"""Athena: the rules transpiled to Trino SQL, run through boto3 over the user's flow-log table.
+
+The table is the one ``vpcflow athena ddl`` creates (columns named as the flow log's format, start/end
+in Unix seconds, ``p_*`` projected partitions). Each query gets ``flows``/``rejects``/``health`` as
+CTEs that bring the table to the canonical columns (absent fields NULL) and prune partitions by
+``--since``/``--until``; small auxiliary tables (threat list, evidence keys) travel as VALUES.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+
+from vpcflow.aws.session import aws_call, client
+from vpcflow.engines.athena_ddl import layout_columns
+from vpcflow.engines.base import parse, prepend_ctes, referenced_tables, time_filter, values_cte, view_ctes
+from vpcflow.errors import AwsAccessError, InputError
+from vpcflow.records import catalog
+from vpcflow.records.schema import PARTITION_FIELDS, RECORD_SCHEMA
+
+TRINO_TYPES = {"int32": "INTEGER", "int64": "BIGINT", "string": "VARCHAR", "timestamp": "TIMESTAMP"}
+MAX_QUERY_BYTES = 262_144
+"""Athena's limit on a query string."""
+
+
+def _arrow_sql_type(t: pa.DataType) -> str:
+    if pa.types.is_int32(t):
+        return "INTEGER"
+    if pa.types.is_integer(t):
+        return "BIGINT"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMP"
+    return "VARCHAR"
+
+
+def canonical_projection(log_format: str | None) -> str:
+    """SELECT list turning the flow-log table's columns into every canonical column."""
+    present = set(layout_columns(log_format).columns)
+    parts = []
+    for field in [*RECORD_SCHEMA, *PARTITION_FIELDS]:
+        name = field.name
+        if name in ("start", "end") and name in present:
+            parts.append(f'CAST(from_unixtime("{name}") AS TIMESTAMP) AS "{name}"')
+        elif name in present:
+            parts.append(f'"{name}"')
+        elif name == "source_object":
+            parts.append('"$path" AS source_object')
+        elif name == "record_type":
+            parts.append("'vpc' AS record_type")
+        elif name == "date":
+            parts.append("CAST(NULL AS VARCHAR) AS date")
+        elif name == "hour":
+            parts.append("CAST(NULL AS INTEGER) AS hour")
+        else:
+            f = catalog.lookup(name)
+            typ = TRINO_TYPES[f.type] if f else _arrow_sql_type(field.type)
+            parts.append(f'CAST(NULL AS {typ}) AS "{name}"')
+    return ", ".join(parts)
+
+
+def partition_filter(since: datetime | None, until: datetime | None, layout: str) -> str:
+    """Predicates on the projected partition columns, so Athena reads only the days asked for."""
+    if not since and not until:
+        return "TRUE"
+    parts = []
+    # a record's file is named by its end time, which can be a few minutes after start: one day of slack
+    lo = since - timedelta(days=1) if since else None
+    hi = until + timedelta(days=1) if until else None
+    if layout == "hive":
+        expr = "concat(p_year, p_month, p_day)"
+        if lo:
+            parts.append(f"{expr} >= '{lo:%Y%m%d}' AND p_year >= '{lo:%Y}'")
+        if hi:
+            parts.append(f"{expr} <= '{hi:%Y%m%d}' AND p_year <= '{hi:%Y}'")
+    else:
+        if lo:
+            parts.append(f"p_date >= '{lo:%Y/%m/%d}'")
+        if hi:
+            parts.append(f"p_date <= '{hi:%Y/%m/%d}'")
+    return " AND ".join(parts)
+
+
+class AthenaEngine:
+    name = "athena"
+    dialect = "trino"
+
+    def __init__(
+        self,
+        *,
+        database: str,
+        table: str,
+        workgroup: str | None = None,
+        output: str | None = None,
+        log_format: str | None = None,
+        layout: str = "default",
+        since: datetime | None = None,
+        until: datetime | None = None,
+        poll_seconds: float = 1.0,
+        timeout_seconds: float = 1800.0,
+        athena: Any = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.database = database
+        self.table = table
+        self.workgroup = workgroup
+        self.output = output
+        self.log_format = log_format
+        self.layout = layout
+        self.since = since
+        self.until = until
+        self.poll_seconds = poll_seconds
+        self.timeout_seconds = timeout_seconds
+        self.athena = athena or client("athena")
+        self.sleep = sleep
+        self.aux: dict[str, pa.Table] = {}
+        self.executions: list[str] = []
+
+    # -- SQL ------------------------------------------------------------------------------------
+    def to_trino(self, sql: str) -> str:
+        """The DuckDB rule as the Trino text Athena runs, with the canonical views as CTEs."""
+        tree = parse(sql)
+        source = f'"{self.database}"."{self.table}"'
+        where = (
+            " AND ".join(
+                p
+                for p in (partition_filter(self.since, self.until, self.layout), time_filter(self.since, self.until))
+                if p != "TRUE"
+            )
+            or "TRUE"
+        )
+        flows_body = f"SELECT {canonical_projection(self.log_format)} FROM {source}"
+        ctes = view_ctes(tree, f"({flows_body}) AS src", where)
+        used = referenced_tables(tree)
+        ctes = [(name, values_cte(t)) for name, t in self.aux.items() if name in used] + ctes
+        text = prepend_ctes(tree, ctes).sql(dialect="trino")
+        if len(text.encode()) > MAX_QUERY_BYTES:
+            raise InputError("The query is longer than Athena accepts (256 KB): use a shorter threat list.")
+        return text
+
+    # -- running --------------------------------------------------------------------------------
+    def start(self, text: str) -> str:
+        kwargs: dict[str, Any] = {"QueryString": text, "QueryExecutionContext": {"Database": self.database}}
+        if self.workgroup:
+            kwargs["WorkGroup"] = self.workgroup
+        if self.output:
+            kwargs["ResultConfiguration"] = {"OutputLocation": self.output}
+        response = aws_call("starting an Athena query", self.athena.start_query_execution, **kwargs)
+        qid = str(response["QueryExecutionId"])
+        self.executions.append(qid)
+        return qid
+
+    def wait(self, qid: str) -> None:
+        """Poll until the query ends; a failure or cancellation is one sentence with Athena's reason."""
+        waited = 0.0
+        delay = self.poll_seconds
+        while True:
+            state = aws_call("checking an Athena query", self.athena.get_query_execution, QueryExecutionId=qid)
+            status = state["QueryExecution"]["Status"]
+            current = status["State"]
+            if current == "SUCCEEDED":
+                return
+            if current in ("FAILED", "CANCELLED"):
+                reason = status.get("StateChangeReason") or status.get("AthenaError", {}).get("ErrorMessage") or current
+                raise AwsAccessError(f"Athena query {qid} {current.lower()}: {str(reason).rstrip('.')}.")
+            if waited >= self.timeout_seconds:
+                aws_call("stopping an Athena query", self.athena.stop_query_execution, QueryExecutionId=qid)
+                raise AwsAccessError(
+                    f"Athena query {qid} did not finish within {int(self.timeout_seconds)} s and was stopped."
+                )
+            self.sleep(delay)
+            waited += delay
+            delay = min(delay * 1.5, 10.0)
+
+    def results(self, qid: str) -> list[dict[str, Any]]:
+        paginator = self.athena.get_paginator("get_query_results")
+        rows: list[dict[str, Any]] = []
+        names: list[str] = []
+        types: list[str] = []
+        first_page = True
+        try:
+            for page in paginator.paginate(QueryExecutionId=qid):
+                meta = page["ResultSet"].get("ResultSetMetadata", {}).get("ColumnInfo", [])
+                if meta and not names:
+                    names = [c["Name"] for c in meta]
+                    types = [c.get("Type", "varchar") for c in meta]
+                data = page["ResultSet"].get("Rows", [])
+                if first_page and data:
+                    header = [d.get("VarCharValue") for d in data[0]["Data"]]
+                    if header == names or not names:
+                        names = names or [str(h) for h in header]
+                        data = data[1:]  # Athena repeats the column names as the first row
+                first_page = False
+                for row in data:
+                    values = [d.get("VarCharValue") for d in row["Data"]]
+                    rows.append(
+                        {
+                            n: _convert(v, t)
+                            for n, v, t in zip(names, values, types + ["varchar"] * len(names), strict=False)
+                        }
+                    )
+        except Exception as err:
+            raise AwsAccessError(f"Could not read the results of Athena query {qid}: {err}.") from err
+        return rows
+
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        qid = self.start(self.to_trino(sql))
+        self.wait(qid)
+        return self.results(qid)
+
+    def register(self, name: str, table: pa.Table) -> None:
+        self.aux[name] = table
+
+    def close(self) -> None:
+        """Nothing to release: Athena keeps no session."""
+
+
+def _convert(value: str | None, typ: str) -> Any:
+    if value is None:
+        return None
+    t = typ.lower()
+    try:
+        if t in ("integer", "bigint", "smallint", "tinyint", "int"):
+            return int(value)
+        if t in ("double", "float", "real") or t.startswith("decimal"):
+            return float(value)
+        if t == "boolean":
+            return value.lower() == "true"
+        if t.startswith("timestamp"):
+            return datetime.fromisoformat(value.removesuffix(" UTC").replace(" ", "T"))
+    except ValueError:
+        return value
+    return value

@@ -1,0 +1,141 @@
+"""``CREATE EXTERNAL TABLE`` for flow logs where AWS delivered them, with partition projection.
+
+Partition projection (no ``MSCK REPAIR``, no crawler) for the four S3 layouts: default
+(``AWSLogs/{account}/vpcflowlogs/{region}/{yyyy}/{mm}/{dd}/``), Hive-compatible prefixes
+(``aws-account-id=…/aws-service=vpcflowlogs/aws-region=…/year=…/month=…/day=…/``), and either with
+hourly partitions. Columns come from the flow log's format (the header's field names, ``-`` → ``_``);
+text is space-delimited with a header line and ``-`` as NULL; Parquet uses AWS's Parquet types.
+Partition columns are prefixed ``p_`` so they never clash with record fields (``region``, ``account_id``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vpcflow.errors import InputError
+from vpcflow.records import catalog
+from vpcflow.records.logformat import DEFAULT_LAYOUT, Layout, parse_log_format
+
+ATHENA_TYPES = {"int32": "int", "int64": "bigint", "string": "string", "timestamp": "bigint"}
+"""start/end are Unix seconds in the files; the engine turns them into timestamps."""
+
+LAYOUTS = ("default", "hive")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    location: str  # s3://bucket[/prefix] where AWSLogs/ begins
+    accounts: tuple[str, ...]
+    regions: tuple[str, ...]
+    layout: str = "default"  # default | hive
+    hourly: bool = False
+    file_format: str = "text"  # text | parquet
+    log_format: str | None = None
+    database: str = "default"
+    table: str = "vpc_flow_logs"
+    start_date: str = "2024/01/01"
+
+    def partition_columns(self) -> list[str]:
+        cols = ["p_account", "p_region"]
+        cols += ["p_year", "p_month", "p_day"] if self.layout == "hive" else ["p_date"]
+        return cols + (["p_hour"] if self.hourly else [])
+
+
+def layout_columns(log_format: str | None) -> Layout:
+    return parse_log_format(log_format) if log_format else DEFAULT_LAYOUT
+
+
+def _check(spec: TableSpec) -> None:
+    if not spec.location.startswith("s3://"):
+        raise InputError(f"--location must be an s3:// URL, not {spec.location!r}.")
+    if spec.layout not in LAYOUTS:
+        raise InputError(f"--layout must be one of {', '.join(LAYOUTS)}.")
+    if spec.file_format not in ("text", "parquet"):
+        raise InputError("--file-format must be text or parquet.")
+    if not spec.accounts or not all(a.isdigit() and len(a) == 12 for a in spec.accounts):
+        raise InputError("--accounts must list 12-digit AWS account ids.")
+    if not spec.regions:
+        raise InputError("--regions must list at least one region.")
+    for ident in (spec.database, spec.table):
+        if not ident.replace("_", "").isalnum():
+            raise InputError(f"{ident!r} is not a valid Athena name (letters, digits and _).")
+
+
+def location_template(spec: TableSpec) -> str:
+    base = spec.location.rstrip("/")
+    if not base.endswith("/AWSLogs"):
+        base += "/AWSLogs"
+    if spec.layout == "hive":
+        path = (
+            f"{base}/aws-account-id=${{p_account}}/aws-service=vpcflowlogs/aws-region=${{p_region}}"
+            "/year=${p_year}/month=${p_month}/day=${p_day}"
+        )
+        return path + ("/hour=${p_hour}/" if spec.hourly else "/")
+    path = f"{base}/${{p_account}}/vpcflowlogs/${{p_region}}/${{p_date}}"
+    return path + ("/${p_hour}/" if spec.hourly else "/")
+
+
+def create_table(spec: TableSpec) -> str:
+    """The DDL text: columns, SerDe, location and projection properties."""
+    _check(spec)
+    layout = layout_columns(spec.log_format)
+    columns = []
+    for name in layout.columns:
+        field = catalog.lookup(name)
+        typ = ATHENA_TYPES[field.type] if field else "string"
+        columns.append(f"  `{name}` {typ}")
+    parts = ",\n".join(f"  `{c}` string" for c in spec.partition_columns())
+    props: dict[str, str] = {
+        "projection.enabled": "true",
+        "projection.p_account.type": "enum",
+        "projection.p_account.values": ",".join(spec.accounts),
+        "projection.p_region.type": "enum",
+        "projection.p_region.values": ",".join(spec.regions),
+        "storage.location.template": location_template(spec),
+    }
+    if spec.layout == "hive":
+        year = spec.start_date[:4]
+        props.update(
+            {
+                "projection.p_year.type": "integer",
+                "projection.p_year.range": f"{year},2100",
+                "projection.p_month.type": "integer",
+                "projection.p_month.range": "1,12",
+                "projection.p_month.digits": "2",
+                "projection.p_day.type": "integer",
+                "projection.p_day.range": "1,31",
+                "projection.p_day.digits": "2",
+            }
+        )
+    else:
+        props.update(
+            {
+                "projection.p_date.type": "date",
+                "projection.p_date.format": "yyyy/MM/dd",
+                "projection.p_date.range": f"{spec.start_date},NOW",
+                "projection.p_date.interval": "1",
+                "projection.p_date.interval.unit": "DAYS",
+            }
+        )
+    if spec.hourly:
+        props.update(
+            {"projection.p_hour.type": "integer", "projection.p_hour.range": "0,23", "projection.p_hour.digits": "2"}
+        )
+    if spec.file_format == "text":
+        props["skip.header.line.count"] = "1"
+        storage = (
+            "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe'\n"
+            "WITH SERDEPROPERTIES ('field.delim' = ' ', 'serialization.null.format' = '-')\n"
+            "STORED AS INPUTFORMAT 'org.apache.hadoop.mapred.TextInputFormat'\n"
+            "OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'"
+        )
+    else:
+        storage = "STORED AS PARQUET"
+        props["parquet.compression"] = "SNAPPY"
+    location = location_template(spec).split("${", 1)[0].rsplit("/", 1)[0] + "/"
+    tbl = ",\n".join(f"  '{k}' = '{v}'" for k, v in props.items())
+    return (
+        f"CREATE EXTERNAL TABLE IF NOT EXISTS `{spec.database}`.`{spec.table}` (\n"
+        + ",\n".join(columns)
+        + f"\n)\nPARTITIONED BY (\n{parts}\n)\n{storage}\nLOCATION '{location}'\nTBLPROPERTIES (\n{tbl}\n)"
+    )

@@ -1,0 +1,244 @@
+"""Athena: the DDL, every rule as Trino SQL, and the boto3 calls against moto in server mode.
+
+moto does not run SQL (it returns canned rows), so what is tested is what is real on our side: the
+query text Athena receives, the calls and their parameters, polling, result parsing and errors.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from datetime import datetime
+from typing import Any
+
+import boto3
+import pytest
+import sqlglot
+from click.testing import CliRunner
+
+from vpcflow.cli import cli
+from vpcflow.detect.config import DetectConfig
+from vpcflow.detect.loader import load_rules
+from vpcflow.detect.runner import KEYS_TABLE, attach_evidence, rendered_sql
+from vpcflow.detect.threats import parse_threat_list
+from vpcflow.engines.athena import AthenaEngine
+from vpcflow.engines.athena_ddl import TableSpec, create_table
+from vpcflow.errors import AwsAccessError
+
+RULES = load_rules()
+
+
+@pytest.mark.parametrize("layout", ["default", "hive"])
+@pytest.mark.parametrize("hourly", [False, True])
+@pytest.mark.parametrize("file_format", ["text", "parquet"])
+def test_ddl_projection_matches_layout(layout: str, hourly: bool, file_format: str) -> None:
+    spec = TableSpec("s3://logs/pfx", ("123456789012",), ("us-east-1", "eu-west-1"), layout, hourly, file_format)
+    ddl = create_table(spec)
+    template = next(line for line in ddl.splitlines() if "storage.location.template" in line)
+    for col in spec.partition_columns():  # every partition column is projected and placed in the path
+        assert f"${{{col}}}" in template and f"`{col}` string" in ddl
+    assert ("/hour=${p_hour}/" in template or "/${p_hour}/" in template) == hourly
+    if layout == "hive":
+        assert "aws-account-id=${p_account}/aws-service=vpcflowlogs/aws-region=${p_region}/year=${p_year}" in template
+    else:
+        assert "AWSLogs/${p_account}/vpcflowlogs/${p_region}/${p_date}" in template
+        assert "'projection.p_date.format' = 'yyyy/MM/dd'" in ddl
+    assert ("skip.header.line.count" in ddl) == (file_format == "text")
+    assert ("STORED AS PARQUET" in ddl) == (file_format == "parquet")
+    assert "LOCATION 's3://logs/pfx/AWSLogs/'" in ddl
+    assert "`start` bigint" in ddl and "`region`" not in ddl.split("PARTITIONED")[0]
+
+
+def test_ddl_uses_the_log_format_columns() -> None:
+    fmt = "${version} ${vpc-id} ${srcaddr} ${dstaddr} ${start} ${end} ${action} ${flow-direction} ${reject-reason}"
+    ddl = create_table(TableSpec("s3://b", ("123456789012",), ("us-east-1",), log_format=fmt))
+    assert "`vpc_id` string" in ddl and "`flow_direction` string" in ddl and "`reject_reason` string" in ddl
+    assert "`interface_id`" not in ddl
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_every_rule_is_valid_trino(rule: Any) -> None:
+    engine = AthenaEngine(
+        database="flowdb",
+        table="vpc_flow_logs",
+        output="s3://r/",
+        athena=object(),
+        since=datetime(2024, 5, 1),
+        until=datetime(2024, 5, 8),
+    )
+    engine.register("threat_list", parse_threat_list("198.51.100.0/24,scanner\n2001:db8::1\n"))
+    text = engine.to_trino(rendered_sql(rule, DetectConfig()))
+    tree = sqlglot.parse_one(text, read="trino")
+    assert tree is not None
+    assert '"flowdb"."vpc_flow_logs"' in text
+    assert "p_date >= '2024/04/30'" in text  # partition pruning with a day of slack
+
+
+class FakeAthena:
+    """A stand-in client for the states moto never produces: RUNNING, FAILED, slow queries."""
+
+    def __init__(self, states: list[str], reason: str = "") -> None:
+        self.states = states
+        self.reason = reason
+        self.stopped: list[str] = []
+
+    def start_query_execution(self, **kwargs: Any) -> dict[str, Any]:
+        self.kwargs = kwargs
+        return {"QueryExecutionId": "q-1"}
+
+    def get_query_execution(self, QueryExecutionId: str) -> dict[str, Any]:
+        state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+        return {"QueryExecution": {"Status": {"State": state, "StateChangeReason": self.reason}}}
+
+    def stop_query_execution(self, QueryExecutionId: str) -> dict[str, Any]:
+        self.stopped.append(QueryExecutionId)
+        return {}
+
+
+def test_polling_waits_with_backoff_then_succeeds() -> None:
+    slept: list[float] = []
+    fake = FakeAthena(["QUEUED", "RUNNING", "RUNNING", "SUCCEEDED"])
+    engine = AthenaEngine(database="d", table="t", workgroup="wg", athena=fake, sleep=slept.append)
+    engine.wait(engine.start("SELECT 1"))
+    assert slept == [1.0, 1.5, 2.25]
+    assert fake.kwargs["WorkGroup"] == "wg" and fake.kwargs["QueryExecutionContext"] == {"Database": "d"}
+
+
+def test_failed_query_is_one_sentence() -> None:
+    engine = AthenaEngine(
+        database="d", table="t", athena=FakeAthena(["FAILED"], "TABLE_NOT_FOUND: t"), sleep=lambda s: None
+    )
+    with pytest.raises(AwsAccessError, match=r"Athena query q-1 failed: TABLE_NOT_FOUND: t\."):
+        engine.wait("q-1")
+
+
+def test_slow_query_is_stopped() -> None:
+    fake = FakeAthena(["RUNNING"])
+    engine = AthenaEngine(database="d", table="t", athena=fake, sleep=lambda s: None, timeout_seconds=5)
+    with pytest.raises(AwsAccessError, match="did not finish"):
+        engine.wait("q-1")
+    assert fake.stopped == ["q-1"]
+
+
+def _canned(endpoint: str, rows: list[list[str]], types: list[str]) -> None:
+    body = {
+        "results": [
+            {
+                "rows": [{"Data": [{"VarCharValue": v} for v in row]} for row in rows],
+                "column_info": [{"Name": n, "Type": t} for n, t in zip(rows[0], types, strict=True)],
+            }
+        ]
+    }
+    req = urllib.request.Request(
+        f"{endpoint}/moto-api/static/athena/query-results", data=json.dumps(body).encode(), method="POST"
+    )
+    urllib.request.urlopen(req).read()
+
+
+def test_detect_on_athena_through_moto(aws: str) -> None:
+    boto3.client("s3").create_bucket(Bucket="athena-results")
+    header = [
+        "srcaddr",
+        "dstaddr",
+        "dstport",
+        "role",
+        "bin_start",
+        "first_seen",
+        "last_seen",
+        "attempts",
+        "accepted_attempts",
+        "records",
+        "packets",
+        "severity",
+    ]
+    types = [
+        "varchar",
+        "varchar",
+        "integer",
+        "varchar",
+        "timestamp",
+        "timestamp",
+        "timestamp",
+        "bigint",
+        "bigint",
+        "bigint",
+        "bigint",
+        "varchar",
+    ]
+    _canned(
+        aws,
+        [
+            header,
+            [
+                "198.51.100.7",
+                "10.0.1.5",
+                "22",
+                "target",
+                "2024-05-01 10:00:00.000",
+                "2024-05-01 10:00:01.000 UTC",
+                "2024-05-01 10:09:30.000 UTC",
+                "12",
+                "0",
+                "12",
+                "12",
+                "low",
+            ],
+        ],
+        types,
+    )
+    result = CliRunner().invoke(
+        cli,
+        [
+            "detect",
+            "--engine",
+            "athena",
+            "--database",
+            "default",
+            "--table",
+            "vpc_flow_logs",
+            "--output",
+            "s3://athena-results/q/",
+            "--only",
+            "brute-force-auth",
+            "--evidence",
+            "0",
+            "--since",
+            "2024-05-01",
+            "--format",
+            "jsonl",
+            "--fail-on",
+            "low",
+        ],
+    )
+    assert result.exit_code == 1, result.output  # a low finding with --fail-on low
+    finding = json.loads(result.stdout.splitlines()[0])
+    assert finding["rule_id"] == "brute-force-auth" and finding["counts"]["attempts"] == 12
+    assert finding["first_seen"] == "2024-05-01T10:00:01"
+    athena = boto3.client("athena")
+    qid = athena.list_query_executions()["QueryExecutionIds"][0]
+    sent = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
+    assert sent["ResultConfiguration"]["OutputLocation"].startswith("s3://athena-results/q/")
+    text = sent["Query"]
+    assert 'FROM "default"."vpc_flow_logs"' in text and "p_date >= '2024/04/30'" in text
+    assert "IN (22, 3389" in text and sqlglot.parse_one(text, read="trino") is not None
+
+
+def test_evidence_keys_travel_as_values(aws: str) -> None:
+    engine = AthenaEngine(database="default", table="vpc_flow_logs", output="s3://athena-results/q/")
+    boto3.client("s3").create_bucket(Bucket="athena-results")
+    rule = next(r for r in RULES if r.id == "port-scan-vertical")
+    from vpcflow.detect.model import Finding
+
+    f = Finding(
+        "port-scan-vertical",
+        "t",
+        "low",
+        datetime(2024, 5, 1, 10),
+        datetime(2024, 5, 1, 11),
+        {"srcaddr": "198.51.100.7", "dstaddr": "10.0.1.5"},
+        {},
+    )
+    attach_evidence(engine, rule, [f], 3)
+    text = boto3.client("athena").get_query_execution(QueryExecutionId=engine.executions[-1])["QueryExecution"]["Query"]
+    assert KEYS_TABLE in text and "VALUES" in text and "'198.51.100.7'" in text
+    assert sqlglot.parse_one(text, read="trino") is not None
