@@ -111,7 +111,7 @@ def command(
             progress=lambda done: bar.update(task, completed=done),
         )
     for warning in result.warnings:
-        console.print(f"vpcflow: {warning}", markup=False, highlight=False)
+        click.echo(f"vpcflow: {warning}", err=True)
     if fmt == "json":
         emit_json(result.to_json())
     else:

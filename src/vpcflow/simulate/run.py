@@ -362,7 +362,8 @@ def _check_expectations(scenario: Scenario, elements: list[ElementResult], judge
             and (exp.rule is None or str(b.rule) == str(exp.rule))
         ]
         if res.sessions and not match:
-            wanted = " ".join(str(x) for x in (exp.layer, exp.resource_id, exp.rule) if x is not None) or "a filter"
+            rule = None if exp.rule is None else f"rule {exp.rule}"
+            wanted = " ".join(str(x) for x in (exp.layer, exp.resource_id, rule) if x is not None) or "a filter"
             seen = ", ".join(sorted(res.blocked_by)) or "nothing"
             res.warning = (
                 f"Element {el.name!r} expected {wanted} to drop its {exp.packet}, but the policy shows {seen}."

@@ -1,0 +1,52 @@
+"""Delivery to real endpoints: S3 objects and CloudWatch Logs streams, through moto in server mode."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import boto3
+import pyarrow.parquet as pq
+import pytest
+
+from tests.simulate.test_simulate import CLIENT, DB, SERVER, scen, two_tier
+from vpcflow.errors import AwsAccessError
+from vpcflow.simulate import simulate
+from vpcflow.sources.s3layout import parse_key
+
+
+def test_s3_objects_named_as_aws_names_them(aws: str, tmp_path: Path) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="sim-bucket")
+    snap = two_tier(destination="arn:aws:s3:::sim-bucket/team-a")
+    result = simulate(snap, scen(DB), None, to_aws=True, labels=tmp_path / "labels.parquet", seed=2)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="sim-bucket")["Contents"]]
+    assert len(keys) == result.flow_logs[0].files >= 1
+    for key in keys:
+        assert key.startswith("team-a/AWSLogs/123456789010/vpcflowlogs/us-east-1/2026/11/25/")
+        info = parse_key(key)
+        assert info is not None and info.flow_log_id == "fl-1234abcd"
+        body = gzip.decompress(s3.get_object(Bucket="sim-bucket", Key=key)["Body"].read()).decode()
+        assert body.startswith("version interface-id srcaddr")
+    labels = pq.read_table(tmp_path / "labels.parquet")
+    assert {str(u) for u in labels.column("source_object").to_pylist()} == {f"s3://sim-bucket/{k}" for k in keys}
+
+
+def test_missing_bucket_is_one_sentence(aws: str, tmp_path: Path) -> None:
+    with pytest.raises(AwsAccessError, match="sim-bucket"):
+        simulate(two_tier(), scen(DB), None, to_aws=True, labels=tmp_path / "l.parquet")
+
+
+def test_cloudwatch_stream_per_interface(aws: str, tmp_path: Path) -> None:
+    snap = two_tier(dest_type="cloud-watch-logs", destination="/vpc/flows")
+    simulate(snap, scen({**DB, "count": 3, "duration": "5m"}), None, to_aws=True, labels=tmp_path / "l.parquet", seed=2)
+    logs = boto3.client("logs")
+    streams = sorted(s["logStreamName"] for s in logs.describe_log_streams(logGroupName="/vpc/flows")["logStreams"])
+    assert streams == [CLIENT, SERVER]
+    events = logs.get_log_events(logGroupName="/vpc/flows", logStreamName=CLIENT, startFromHead=True)["events"]
+    flows = [e for e in events if not e["message"].endswith("NODATA")]
+    assert len(flows) == 6  # three connections: an egress request and an ingress response each
+    for event in flows:
+        fields = event["message"].split()
+        assert fields[1] == CLIENT and not event["message"].startswith("version")
+        assert event["timestamp"] == int(fields[9]) * 1000  # the event time is the record's start
