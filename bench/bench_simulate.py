@@ -93,7 +93,7 @@ def one_run(records: int, out: Path, labels: bool) -> dict[str, object]:
     scen = scenario_from_dict(scenario(scale))
     t0 = time.perf_counter()
     cpu0 = os.times()
-    result = simulate(snap, scen, out, seed=1, labels=None if labels else out / "labels.parquet")
+    result = simulate(snap, scen, out, seed=1, write_labels=labels)
     wall = time.perf_counter() - t0
     cpu1 = os.times()
     cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)

@@ -30,7 +30,7 @@ from vpcflow.simulate.topology import FlowLogSpec, build_topology
 from vpcflow.simulate.verdict import Judge
 from vpcflow.snapshot import Snapshot, load_snapshot
 
-CHUNK = 3600  # seconds of traffic generated at once: a multiple of the 5-minute files and both intervals
+CHUNK = 1200  # seconds of traffic generated at once: a multiple of the 5-minute files and both intervals
 
 _DICT = pa.dictionary(pa.int32(), pa.string())
 LABEL_SCHEMA = pa.schema(
@@ -209,12 +209,13 @@ def simulate(
     to_aws: bool = False,
     bucket: str | None = None,
     labels: Path | None = None,
+    write_labels: bool = True,
     progress: Callable[[float], None] | None = None,
 ) -> Result:
     """Write the flow logs AWS would write for ``scenario`` on ``snapshot``; return what was written.
 
     ``out`` is the folder for the delivery files (and the labels file unless ``labels`` names another
-    path); with ``to_aws`` the files go to the flow logs' real S3 buckets (or ``bucket``) and
+    path, or ``write_labels`` is False); with ``to_aws`` the files go to the flow logs' real S3 buckets (or ``bucket``) and
     CloudWatch log groups instead, and only the labels are written locally.
     """
     snap = snapshot if isinstance(snapshot, Snapshot) else load_snapshot(snapshot)
@@ -230,6 +231,8 @@ def simulate(
             raise InputError("Give an output folder (--out) for the simulated flow logs.")
         target = FolderTarget(out)
     labels_path = labels if labels is not None else (out / "labels.parquet" if out is not None else None)
+    if not write_labels:
+        labels_path = None
     judge = Judge(snap, topo)
     plans = make_plans(scenario, topo, run_seed, CHUNK)
     listening = _listening(plans)
