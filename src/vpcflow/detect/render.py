@@ -114,9 +114,28 @@ def response_like(alias: str = "") -> Sql:
 
 
 def straggler(alias: str = "") -> Sql:
-    """TRUE for a TCP record with only FIN and/or RST: packets after the connection closed, not an attempt."""
+    """TRUE for a TCP record that is a packet after the connection closed, not an attempt.
+
+    With tcp-flags: only FIN and/or RST. Without (formats before v3): a reply-direction record of at
+    most two bare 40-byte segments (no options, no data), the shape of a late FIN/ACK or RST; a dropped
+    SYN-ACK carries options (44 bytes or more), so dropped replies of new connections are kept.
+    """
     p = f"{alias}." if alias else ""
-    return Sql(f"COALESCE({p}protocol = 6 AND {p}tcp_flags IN (1, 4, 5), FALSE)")
+    return Sql(
+        f"COALESCE({p}protocol = 6 AND ({p}tcp_flags IN (1, 4, 5) OR ({p}tcp_flags IS NULL AND {p}packets <= 2 "
+        f"AND {p}bytes <= 40 * {p}packets AND {response_like(alias)})), FALSE)"
+    )
+
+
+def outbound(alias: str, cidrs: Iterable[str]) -> Sql:
+    """TRUE for a record of traffic one of your hosts sent: logged as egress, or (format without
+    flow-direction) from an internal address. Ingress records are left out, as Panther does, so a flow
+    logged on both ENIs counts once and traffic arriving at your host is the inbound rules' business."""
+    p = f"{alias}." if alias else ""
+    return Sql(
+        f"({p}srcaddr IS NOT NULL AND (COALESCE({p}flow_direction = 'egress', FALSE) OR "
+        f"({p}flow_direction IS NULL AND {in_cidrs(p + 'srcaddr', cidrs)})))"
+    )
 
 
 def render(
@@ -135,6 +154,7 @@ def render(
         ipnum=ipnum,
         in_cidrs=in_cidrs,
         is_internal=lambda column: in_cidrs(column, cidrs),
+        outbound=lambda alias="": outbound(alias, cidrs),
         response_like=response_like,
         straggler=straggler,
         Sql=Sql,

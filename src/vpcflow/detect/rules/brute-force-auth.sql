@@ -20,6 +20,12 @@ parameters:
     default: [22, 3389, 5985, 5986, 23, 1433, 1521, 3306, 5432, 6379, 27017]
     description: "SSH, RDP, WinRM, Telnet and database ports (GuardDuty SSH/RDP/WinRM brute force; Tailpipe database ports)."
   min_attempts: {default: 10, description: "Connection attempts per source, target, port and hour (AWS CloudWatch alarm example: 10 rejected SSH per hour)."}
+  internal_min_attempts:
+    default: 100
+    description: >
+      Attempts per hour when both ends are internal and none was accepted: an application retrying a
+      connection a security group or network ACL refuses is a misconfiguration (internal-reject reports
+      it), while password guessing runs hundreds of attempts an hour.
 false_positives:
   - Configuration management or backup jobs that open many short SSH or database sessions (allowlist the source).
   - Connection-pool churn from an application server to its database (allowlist the pair or raise min_attempts).
@@ -44,12 +50,19 @@ tests:
     expect: fire
     severity: high
     records: [{repeat: 15, srcaddr: 10.0.3.4, dstaddr: 203.0.113.10, dstport: 22, flow_direction: egress}]
+  - name: lateral brute force between internal hosts
+    expect: fire
+    severity: high
+    records: [{repeat: 120, srcaddr: 10.0.3.4, dstaddr: 10.0.2.10, dstport: 22}]
   - name: one long SSH session logged in many windows is one attempt
     expect: none
     records: [{repeat: 30, dstport: 22, srcport: 51000, action: ACCEPT, start: "2024-05-01 10:{i:02d}:00"}]
   - name: replies from the SSH server are not attempts
     expect: none
     records: [{repeat: 12, srcaddr: 10.0.1.5, dstaddr: 198.51.100.7, srcport: 22, dstport: "500{i:02d}"}]
+  - name: an application retrying a refused database connection is not brute force
+    expect: none
+    records: [{repeat: 15, srcaddr: 10.0.1.140, dstaddr: 10.0.2.10, dstport: 5432}]
   - name: nine attempts stay below the threshold
     expect: none
     records: [{repeat: 9, dstport: 22}]
@@ -73,8 +86,12 @@ SELECT
     END AS severity
 FROM flows
 WHERE action IN ('ACCEPT', 'REJECT')
+  AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL
   AND protocol = 6
   AND dstport IN ({{ auth_ports }})
   AND NOT {{ response_like() }}
 GROUP BY srcaddr, dstaddr, dstport, date_trunc('hour', start)
 HAVING count(DISTINCT srcport) >= {{ min_attempts }}
+   AND (count(DISTINCT srcport) >= {{ internal_min_attempts }}
+        OR count(DISTINCT CASE WHEN action = 'ACCEPT' THEN srcport END) > 0
+        OR NOT ({{ is_internal('srcaddr') }} AND {{ is_internal('dstaddr') }}))

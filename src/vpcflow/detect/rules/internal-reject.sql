@@ -11,8 +11,8 @@ escalation: >
 description: >
   REJECT records whose source and destination both lie in your address space (the internal_cidrs of
   the configuration: RFC 1918, 100.64.0.0/10 and fc00::/7 by default, or your VPC CIDRs). Noise is
-  removed: TCP records carrying only FIN and/or RST are packets that arrived after the connection closed
-  and are not reported; rejects that are the reply half of an accepted connection (the reverse tuple was
+  removed: TCP records carrying only FIN and/or RST (or, in formats without tcp-flags, replies of at most
+  two bare 40-byte segments) are packets that arrived after the connection closed and are not reported; rejects that are the reply half of an accepted connection (the reverse tuple was
   accepted, or the record looks like a reply) are grouped under category 'response', keyed by the
   service that replied. Grouped per interface and direction, which shows where the drop happened.
 mitre:
@@ -38,6 +38,9 @@ tests:
   - name: traffic from the Internet is not internal
     expect: none
     records: [{repeat: 3, dstport: 5432}]
+  - name: bare 40-byte replies after close are stragglers even without tcp-flags
+    expect: none
+    records: [{repeat: 4, srcaddr: 10.0.1.10, dstaddr: 10.0.0.10, srcport: 8080, dstport: "5{i}000", packets: 1, bytes: 40}]
   - name: a reply dropped by the network ACL is grouped as a response
     expect: fire
     records:

@@ -7,8 +7,10 @@ severity: medium
 escalation: medium against an outside target (GuardDuty Recon:EC2/Portscan); high against an internal target (lateral reconnaissance, Panther rates a private source high).
 description: >
   One of your hosts tried many destination ports on one address within an hour. Counts distinct
-  destination ports per (source, target, hour), both actions, excluding the everyday client ports
-  Panther excludes (53, 80, 123, 443, 445, 853, 2049) and replies.
+  destination ports per (source, target, hour) over the traffic your hosts sent (egress records, or
+  records from internal addresses when the format has no flow-direction), both actions, excluding the
+  everyday client ports Panther excludes (53, 80, 123, 443, 445, 853, 2049) and replies. As in
+  Panther's AWS.VPC.PortScanning, ingress records are not counted: a flow seen on both ENIs counts once.
 mitre:
   - {id: T1046, name: Network Service Discovery, tactic: Discovery}
 parameters:
@@ -31,6 +33,9 @@ tests:
     expect: fire
     severity: high
     records: [{repeat: 12, srcaddr: 10.0.1.5, dstaddr: 10.0.1.6, dstport: "20{i:02d}", action: ACCEPT}]
+  - name: ingress records at the target are not counted (Panther agrees)
+    expect: none
+    records: [{repeat: 12, srcaddr: 10.0.1.5, dstaddr: 10.0.1.6, dstport: "20{i:02d}", flow_direction: ingress}]
   - name: common client ports are not counted
     expect: none
     records: [{repeat: 7, srcaddr: 10.0.1.5, dstaddr: 203.0.113.9, dstport: [53, 80, 123, 443, 445, 853, 2049]},
@@ -50,7 +55,7 @@ FROM flows
 WHERE action IN ('ACCEPT', 'REJECT')
   AND protocol IN (6, 17)
   AND dstport NOT IN ({{ common_ports }})
-  AND {{ is_internal('srcaddr') }}
+  AND {{ outbound() }}
   AND NOT {{ response_like() }}
 GROUP BY srcaddr, dstaddr, date_trunc('hour', start)
 HAVING count(DISTINCT dstport) >= {{ min_ports }}

@@ -51,7 +51,7 @@ FROM flows
 WHERE action IN ('ACCEPT', 'REJECT')
   AND protocol IN (6, 17)
   AND dstport NOT IN ({{ common_ports }})
-  AND {{ is_internal('srcaddr') }}
+  AND {{ outbound() }}
   AND NOT {{ response_like() }}
 GROUP BY srcaddr, dstport, protocol, date_trunc('hour', start)
 HAVING count(DISTINCT dstaddr) >= {{ min_targets }}

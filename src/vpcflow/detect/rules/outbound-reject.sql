@@ -53,9 +53,8 @@ SELECT
     min(dstaddr) AS sample_destination,
     CASE WHEN dstport IN ({{ suspicious_ports }}) THEN 'medium' ELSE 'low' END AS severity
 FROM rejects
-WHERE {{ is_internal('srcaddr') }}
+WHERE {{ outbound() }}
   AND NOT {{ is_internal('dstaddr') }}
-  AND COALESCE(flow_direction, 'egress') = 'egress'
   AND NOT {{ response_like() }}
   AND NOT {{ straggler() }}
 GROUP BY srcaddr, interface_id, dstport, protocol

@@ -70,6 +70,7 @@ SELECT
     END AS severity
 FROM flows
 WHERE action IN ('ACCEPT', 'REJECT')
+  AND srcaddr IS NOT NULL AND dstaddr IS NOT NULL
   AND protocol IN (6, 17)
   AND dstport IS NOT NULL
   AND NOT {{ is_internal('srcaddr') }}
