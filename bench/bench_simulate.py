@@ -111,6 +111,31 @@ def one_run(records: int, out: Path, labels: bool) -> dict[str, object]:
     }
 
 
+def python_loop_baseline(n: int, out: Path) -> dict[str, object]:
+    """The obvious generator: one Python f-string per record, written with the standard gzip module.
+
+    Measured on ``n`` records in the same process, for the ratio RESULTS.md asks for.
+    """
+    import gzip
+    import random
+
+    rng = random.Random(1)
+    t0 = time.perf_counter()
+    with gzip.open(out / "baseline.log.gz", "wt", compresslevel=6) as fh:
+        fh.write(
+            "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n"
+        )
+        for i in range(n):
+            src = f"{rng.randrange(1, 224)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}"
+            fh.write(
+                f"2 123456789012 eni-0we0000000000b001 {src} 10.0.0.10 {rng.randrange(1024, 65536)} 443 6 "
+                f"{rng.randrange(1, 30)} {rng.randrange(40, 40000)} {1795564800 + i // 100} {1795564801 + i // 100} "
+                "ACCEPT OK\n"
+            )
+    wall = time.perf_counter() - t0
+    return {"baseline": "python-loop", "records": n, "seconds": round(wall, 2), "records_per_second": round(n / wall)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=10_000_000)
@@ -141,6 +166,10 @@ def main() -> None:
         "max_peak_rss_mb": max(float(r["peak_rss_mb"]) for r in results),  # type: ignore[arg-type]
     }
     summary["records_per_second"] = round(int(summary["records"]) / float(summary["median_seconds"]))
+    with tempfile.TemporaryDirectory(prefix="vpcflow-bench-base-") as tmp:
+        base = python_loop_baseline(min(args.records, 1_000_000), Path(tmp))
+    print(json.dumps(base))
+    summary["ratio_to_python_loop"] = round(summary["records_per_second"] / int(base["records_per_second"]), 1)  # type: ignore[call-overload]
     print(json.dumps({"summary": summary}))
 
 

@@ -238,3 +238,14 @@ def test_bad_scenarios_fail_in_one_sentence(tmp_path: Path) -> None:
         scen({"to": SERVER, "port": 1, "rate": "fast"})
     with pytest.raises(InputError, match="not a network interface of the snapshot"):
         simulate(two_tier(), scen({"to": "eni-0missing", "port": 1, "count": 1}), tmp_path)
+
+
+def test_sweep_of_a_subnet_gets_answers_only_from_hosts_that_exist(tmp_path: Path) -> None:
+    sweep = {"name": "sweep", "kind": "sweep", "from": CLIENT, "to": "10.0.2.0/27", "port": 5432}
+    simulate(two_tier(), scen(sweep), tmp_path, seed=3)
+    got = rows(records(tmp_path))
+    probes = [r for r in got if r["interface-id"] == CLIENT and r["flow-direction"] == "egress"]
+    assert sorted(r["dstaddr"] for r in probes) == sorted(f"10.0.2.{i}" for i in range(1, 31))
+    answers = [r for r in got if r["interface-id"] == CLIENT and r["flow-direction"] == "ingress"]
+    assert [r["srcaddr"] for r in answers] == ["10.0.2.20"]  # the only interface in that block
+    assert answers[0]["tcp-flags"] == "4"  # no element of the scenario uses 5432 there: closed, RST

@@ -32,7 +32,7 @@ from vpcflow.snapshot import Snapshot
 # path kinds
 DIRECT = 0
 VIA_NAT = 1
-NO_ROUTE = 2  # leaves the client, goes nowhere: an egress record and no response
+NO_ROUTE = 2  # leaves the client, reaches nothing that answers: an egress record and no response
 UNREACHABLE = 3  # from the internet to an interface with no public address: never arrives
 
 ICMP_ECHO = 8
@@ -228,6 +228,8 @@ class Judge:
         """How a packet from ``src`` reaches ``dst`` when one end is the internet."""
         client = self.topo.by_ip.get(src)
         server = self.topo.by_ip.get(dst)
+        if server is None and not self._is_internet(dst):
+            return NO_ROUTE, None  # an address of the VPC no interface holds: nothing answers
         if client is not None and self._is_internet(dst):
             if self.snapshot.route_table_for_subnet(client.subnet_id) is None:
                 return DIRECT, None  # a snapshot without routes: take the path as given
