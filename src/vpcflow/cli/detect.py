@@ -19,7 +19,7 @@ from vpcflow.cli.output import dumps, emit_rows, format_option, resolve_format, 
 from vpcflow.detect.config import load_config
 from vpcflow.detect.loader import load_rules
 from vpcflow.detect.model import SEVERITIES, Rule, severity_rank
-from vpcflow.detect.runner import DetectResult, Explainer, rendered_sql, run_rules
+from vpcflow.detect.runner import DetectResult, Explainer, check_config, rendered_sql, run_rules
 from vpcflow.detect.testing import run_all_tests
 from vpcflow.detect.threats import load_threat_list
 from vpcflow.engines.base import Engine
@@ -237,9 +237,9 @@ def command(ctx: click.Context, fmt: str | None, **opts: Any) -> None:
     config = load_config(opts["config_path"])
     for assignment in opts["params"]:
         config.set_param(assignment)
-    rules = _select(
-        load_rules([Path(d) for d in opts["rule_dirs"]], include_catalog=not opts["no_catalog"]), opts["only"]
-    )
+    loaded = load_rules([Path(d) for d in opts["rule_dirs"]], include_catalog=not opts["no_catalog"])
+    check_config(loaded, config)
+    rules = _select(loaded, opts["only"])
     by_id = {r.id: r for r in rules}
     err = stderr_console()
 

@@ -79,6 +79,16 @@ def rule_params(rule: Rule, config: DetectConfig, extra: dict[str, Any] | None =
     return params
 
 
+def check_config(rules: Iterable[Rule], config: DetectConfig) -> None:
+    """Fail before running anything when the configuration names a rule or parameter that does not exist."""
+    by_id = {r.id: r for r in rules}
+    for rule_id in sorted(set(config.params) | config.disabled | set(config.severity)):
+        if rule_id not in by_id:
+            raise InputError(f"The configuration names rule {rule_id!r}, which is not loaded; --list-rules lists them.")
+    for rule_id in config.params:
+        rule_params(by_id[rule_id], config)
+
+
 def rendered_sql(rule: Rule, config: DetectConfig, extra: dict[str, Any] | None = None) -> str:
     return render(
         rule.sql, rule_params(rule, config, extra), internal_cidrs=config.internal_cidrs, search_path=search_path(rule)

@@ -31,8 +31,8 @@ tests:
   - name: a quiet interface suddenly rejects 55 records in an hour
     expect: fire
     records:
-      - {repeat: 8, dstport: 22, start: "2024-05-01 0{i}:10:00"}
-      - {repeat: 55, dstport: 22, start: "2024-05-01 09:{i:02d}:00", srcport: "4{i:02d}00"}
+      - {repeat: 8, dstport: 22, interface_id: eni-0spike, start: "2024-05-01 0{i}:10:00"}
+      - {repeat: 55, dstport: 22, interface_id: eni-0spike, start: "2024-05-01 09:{i:02d}:00", srcport: "4{i:02d}00"}
   - name: a steady interface with the same count every hour
     expect: none
     records:
