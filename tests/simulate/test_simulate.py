@@ -249,3 +249,9 @@ def test_sweep_of_a_subnet_gets_answers_only_from_hosts_that_exist(tmp_path: Pat
     answers = [r for r in got if r["interface-id"] == CLIENT and r["flow-direction"] == "ingress"]
     assert [r["srcaddr"] for r in answers] == ["10.0.2.20"]  # the only interface in that block
     assert answers[0]["tcp-flags"] == "4"  # no element of the scenario uses 5432 there: closed, RST
+
+
+def test_unsupported_destination_is_refused_before_any_work(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="kinesis-data-firehose"):
+        simulate(two_tier(dest_type="kinesis-data-firehose"), scen(DB), tmp_path)
+    assert not list(tmp_path.iterdir())

@@ -222,6 +222,12 @@ def simulate(
     topo = build_topology(snap.raw)
     if not topo.flow_logs:
         raise InputError("The snapshot has no FlowLogs: nothing would be logged. Add a flow log to simulate.")
+    for fl in topo.flow_logs:
+        if fl.destination_type not in ("s3", "cloud-watch-logs"):
+            raise InputError(
+                f"Flow log {fl.id} delivers to {fl.destination_type}; the simulator writes S3 and CloudWatch Logs "
+                "destinations."
+            )
     run_seed = seed if seed is not None else (scenario.seed if scenario.seed is not None else 0)
     target: Target
     if to_aws:
