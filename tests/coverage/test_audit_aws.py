@@ -93,8 +93,11 @@ def test_transit_gateways_and_attachments(aws: str) -> None:
     # a TGW flow log (no traffic type, 60 s) covers its attachments
     session().client("s3").create_bucket(Bucket="vpcflow-test-tgw")
     resp = ec2.create_flow_logs(
-        ResourceType="TransitGateway", ResourceIds=[tgw], LogDestinationType="s3",
-        LogDestination="arn:aws:s3:::vpcflow-test-tgw", MaxAggregationInterval=60,
+        ResourceType="TransitGateway",
+        ResourceIds=[tgw],
+        LogDestinationType="s3",
+        LogDestination="arn:aws:s3:::vpcflow-test-tgw",
+        MaxAggregationInterval=60,
     )
     assert not resp["Unsuccessful"]
     result, _ = _audit(levels=("transit-gateway", "transit-gateway-attachment"), check_freshness=False)
@@ -107,15 +110,25 @@ def test_organization_with_role_assumption(aws: str) -> None:
     org = session().client("organizations")
     org.create_organization(FeatureSet="ALL")
     member = org.create_account(Email="member@example.com", AccountName="member")["CreateAccountStatus"]["AccountId"]
-    creds = session().client("sts").assume_role(RoleArn=f"arn:aws:iam::{member}:role/VpcflowAudit", RoleSessionName="setup")["Credentials"]
-    mcreds = {"aws_access_key_id": creds["AccessKeyId"], "aws_secret_access_key": creds["SecretAccessKey"], "aws_session_token": creds["SessionToken"]}
+    creds = (
+        session()
+        .client("sts")
+        .assume_role(RoleArn=f"arn:aws:iam::{member}:role/VpcflowAudit", RoleSessionName="setup")["Credentials"]
+    )
+    mcreds = {
+        "aws_access_key_id": creds["AccessKeyId"],
+        "aws_secret_access_key": creds["SecretAccessKey"],
+        "aws_session_token": creds["SessionToken"],
+    }
     mec2 = session(creds=mcreds).client("ec2")
     member_vpc = mec2.create_vpc(CidrBlock="10.50.0.0/16")["Vpc"]["VpcId"]
     result, _, scope = run_audit(
         ScopeRequest(regions=["us-east-1"], organization=True, role_name="VpcflowAudit"), AuditOptions(levels=("vpc",))
     )
     assert sorted(a.account_id for a in scope.accounts) == sorted([ACCOUNT, member])
-    assert [a.via_role for a in scope.accounts if a.account_id == member] == [f"arn:aws:iam::{member}:role/VpcflowAudit"]
+    assert [a.via_role for a in scope.accounts if a.account_id == member] == [
+        f"arn:aws:iam::{member}:role/VpcflowAudit"
+    ]
     mine = [v for v in result.verdicts if v.resource.resource_id == member_vpc]
     assert len(mine) == 1 and mine[0].resource.account_id == member and mine[0].code == Code.NO_FLOW_LOG
     # the caller's own account is read with the caller's credentials, the member's through the role
@@ -172,7 +185,9 @@ def test_asff_imports_into_security_hub(aws: str, capsys: pytest.CaptureFixture[
     with pytest.raises(SystemExit):
         main(["audit", "--regions", ",".join(REGIONS), "--grace", "0", "--format", "asff"])
     findings = json.loads(capsys.readouterr().out)
-    assert findings and all(f["ProductArn"] == f"arn:aws:securityhub:{f['Region']}:{ACCOUNT}:product/{ACCOUNT}/default" for f in findings)
+    assert findings and all(
+        f["ProductArn"] == f"arn:aws:securityhub:{f['Region']}:{ACCOUNT}:product/{ACCOUNT}/default" for f in findings
+    )
     statuses = {f["Compliance"]["Status"] for f in findings}
     assert statuses == {"PASSED", "FAILED"}
     one = next(f for f in findings if f["Compliance"]["Status"] == "FAILED")

@@ -12,7 +12,9 @@ import boto3
 
 GOOD_TRUST = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
 }
 CIS_TEXT_TRUST = {  # the principal the CIS remediation text gives: wrong
     "Version": "2012-10-17",
@@ -23,7 +25,13 @@ WRITE_POLICY = {
     "Statement": [
         {
             "Effect": "Allow",
-            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"],
+            "Action": [
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogGroups",
+                "logs:DescribeLogStreams",
+            ],
             "Resource": "*",
         }
     ],
@@ -49,7 +57,9 @@ class World:
     # -- building blocks ----------------------------------------------------------------------------
     def vpc(self, name: str, region: str = "us-east-1", cidr: str = "10.0.0.0/16", enis: int = 1) -> str:
         ec2 = self.client("ec2", region)
-        vpc = ec2.create_vpc(CidrBlock=cidr, TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": name}]}])["Vpc"]["VpcId"]
+        vpc = ec2.create_vpc(
+            CidrBlock=cidr, TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": name}]}]
+        )["Vpc"]["VpcId"]
         subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=cidr.replace("0.0/16", "1.0/24"))["Subnet"]["SubnetId"]
         self.ids[name] = vpc
         self.ids[f"{name}/subnet"] = subnet
@@ -68,9 +78,15 @@ class World:
     def log_group(self, name: str, region: str = "us-east-1") -> None:
         self.client("logs", region).create_log_group(logGroupName=name)
 
-    def cwl_flow_log(self, name: str, vpc: str, group: str, role: str, traffic: str = "REJECT", region: str = "us-east-1") -> str:
+    def cwl_flow_log(
+        self, name: str, vpc: str, group: str, role: str, traffic: str = "REJECT", region: str = "us-east-1"
+    ) -> str:
         resp = self.client("ec2", region).create_flow_logs(
-            ResourceType="VPC", ResourceIds=[self.ids[vpc]], TrafficType=traffic, LogGroupName=group, DeliverLogsPermissionArn=role
+            ResourceType="VPC",
+            ResourceIds=[self.ids[vpc]],
+            TrafficType=traffic,
+            LogGroupName=group,
+            DeliverLogsPermissionArn=role,
         )
         assert not resp["Unsuccessful"], resp["Unsuccessful"]
         self.flow_logs[name] = resp["FlowLogIds"][0]
@@ -78,7 +94,11 @@ class World:
 
     def s3_flow_log(self, name: str, vpc: str, bucket: str, traffic: str = "ALL", region: str = "us-east-1") -> str:
         resp = self.client("ec2", region).create_flow_logs(
-            ResourceType="VPC", ResourceIds=[self.ids[vpc]], TrafficType=traffic, LogDestinationType="s3", LogDestination=f"arn:aws:s3:::{bucket}"
+            ResourceType="VPC",
+            ResourceIds=[self.ids[vpc]],
+            TrafficType=traffic,
+            LogDestinationType="s3",
+            LogDestination=f"arn:aws:s3:::{bucket}",
         )
         assert not resp["Unsuccessful"], resp["Unsuccessful"]
         self.flow_logs[name] = resp["FlowLogIds"][0]
@@ -95,7 +115,13 @@ class World:
         logs = self.client("logs", region)
         logs.create_log_stream(logGroupName=group, logStreamName=stream)
         ts = int((datetime.now(UTC) - age).timestamp() * 1000)
-        logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[{"timestamp": ts, "message": "2 123456789012 eni-x 1.2.3.4 10.0.1.5 443 49152 6 1 40 1 2 REJECT OK"}])
+        logs.put_log_events(
+            logGroupName=group,
+            logStreamName=stream,
+            logEvents=[
+                {"timestamp": ts, "message": "2 123456789012 eni-x 1.2.3.4 10.0.1.5 443 49152 6 1 40 1 2 REJECT OK"}
+            ],
+        )
 
     def s3_object(self, bucket: str, flow_log: str, region: str) -> None:
         now = datetime.now(UTC)

@@ -454,7 +454,15 @@ def to_cloudformation(plan: Plan) -> dict[tuple[str, str], str]:
             props["LogDestination"] = spec.destination
         if spec.role_arn:
             rid = role_ids.get(item.account_id)
-            props["DeliverLogsPermissionArn"] = {"Fn::GetAtt": [rid, "Arn"]} if rid else spec.role_arn
+            role_home = (item.account_id, home[item.account_id])
+            if rid and pair == role_home:
+                props["DeliverLogsPermissionArn"] = {"Fn::GetAtt": [rid, "Arn"]}
+            else:
+                props["DeliverLogsPermissionArn"] = spec.role_arn
+                if rid:
+                    note = f"deploy the {role_home[1]} stack first: it creates the delivery role {spec.role_arn}"
+                    if note not in notes[pair]:
+                        notes[pair].append(note)
         if spec.cross_account_role:
             props["DeliverCrossAccountRole"] = spec.cross_account_role
         if spec.log_format:
@@ -475,8 +483,15 @@ def to_cloudformation(plan: Plan) -> dict[tuple[str, str], str]:
             del tpl["Outputs"]
         if notes[pair]:
             tpl["Metadata"] = {"vpcflow": {"Notes": notes[pair]}}
-        out[pair] = yaml.safe_dump(tpl, sort_keys=False, width=1000)
+        out[pair] = yaml.dump(tpl, Dumper=_NoAliasDumper, sort_keys=False, width=1000)
     return out
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    """CloudFormation rejects YAML aliases, so a value used twice is written out twice."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _cfn_id(prefix: str, name: str) -> str:

@@ -311,7 +311,11 @@ class Evaluator:
             return Check(Code.DESTINATION_MISSING, None, f"destination {key.split(':', 1)[1]} not verified ({why})")
         if status.exists is False and dtype == "cloud-watch-logs":
             interfaces = len(self.topo.covered_enis(fl.get("ResourceId", "")))
-            if in_grace:
+            role = self.inv.roles.get(role_key(fl, self.inv.region) or "")
+            cannot_create = role is not None and (
+                role.ok is False or any("logs:CreateLogGroup" in n for n in role.notes)
+            )
+            if in_grace and not cannot_create:
                 return Check(
                     Code.DESTINATION_MISSING,
                     None,
