@@ -146,3 +146,32 @@ def test_a_response_to_an_accepted_request_never_meets_a_security_group_blocker(
     ev = evaluate_flow(load_snapshot(raw), flow)
     if ev.request_allowed:
         assert not any(h.layer == "security-group" and not h.allowed for h in ev.response)
+
+
+any_ipv4 = st.one_of(
+    st.sampled_from([*ENI_IPS, "10.0.2.50"]),
+    st.tuples(*[st.integers(0, 255)] * 4).map(lambda t: ".".join(map(str, t))),
+    st.tuples(st.integers(0, 3), st.integers(0, 255)).map(lambda t: f"10.0.{t[0]}.{t[1]}"),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    snapshots(),
+    st.lists(st.tuples(any_ipv4, any_ipv4, protocols), min_size=2, max_size=8),
+    st.lists(ports, min_size=2, max_size=6),
+)
+def test_memo_by_equivalence_class_never_changes_a_verdict(
+    raw: dict[str, Any], pairs: list[Any], port_pool: list[int]
+) -> None:
+    """evaluate_flow memoises per class of addresses and ports; each answer must equal a fresh evaluation."""
+    from vpcflow.policy.engine import _evaluate_flow
+
+    snap = load_snapshot(raw)
+    fresh = load_snapshot(raw)
+    pool = [*port_pool, 22, 443, 5432, 8080, 41234]
+    for src, dst, proto in pairs:
+        for sport in pool[:3]:
+            for dport in pool:
+                flow = Flow(src, dst, proto, sport, dport) if proto in (6, 17) else Flow(src, dst, proto)
+                assert evaluate_flow(snap, flow) == _evaluate_flow(fresh, flow)

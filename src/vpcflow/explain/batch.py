@@ -53,6 +53,7 @@ class ExplainRun:
     records: int = 0
     distinct: int = 0
     evaluations: int = 0
+    classes: int = 0
 
     def summary(self) -> dict[str, Any]:
         by_code: Counter[str] = Counter()
@@ -63,6 +64,7 @@ class ExplainRun:
         return {
             "records": self.records,
             "distinct_tuples": self.distinct,
+            "decision_classes": self.classes,
             "entries": len(self.explanations),
             "by_verdict": dict(by_verdict.most_common()),
             "by_code": dict(by_code.most_common()),
@@ -170,6 +172,7 @@ def explain_relation(
             progress(i + 1, total)
     run.distinct = len(explainer._cache)
     run.evaluations = explainer.evaluations
+    run.classes = len(explainer._decisions)
     return run
 
 

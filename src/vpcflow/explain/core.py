@@ -9,14 +9,16 @@ snapshot decide which it is (``classify``); blockers come from the policy engine
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
-from vpcflow.explain.classify import Classification, classify
+from vpcflow.explain.classify import Classification, classify, is_service_port
 from vpcflow.explain.fixes import Packet, bpa_fixes, network_acl_fixes, security_group_fixes
 from vpcflow.policy import Flow, FlowEvaluation, Hop, evaluate_flow
 from vpcflow.snapshot import Eni, Snapshot
-from vpcflow.snapshot.addr import is_ip
+from vpcflow.snapshot.addr import host_cidr, is_ip
 
 Verdict = Literal["blocked", "unexplained", "not-rejected"]
 
@@ -29,6 +31,34 @@ RA_CODES = {
     "reference-out-of-scope": "SG_REFERENCING_SUPPORT",
 }
 PROTO_TEXT = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}
+WHERE = "\x00where\x00"  # placeholder for the tuple's own "src:port -> dst:port (proto)" in a shared message
+_FIX_HOPS = "\x00fix_hops"
+_PEER = "\x00peer\x00"
+_PEER_SLUG = "\x00peer_slug\x00"
+
+
+@lru_cache(maxsize=262144)
+def _slug_of(cidr: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", cidr.lower())
+
+
+def _templatize(fix: dict[str, Any], peer: str) -> dict[str, Any]:
+    """Replace the peer's /32 (/128) and its Terraform-name form by placeholders."""
+    cidr = host_cidr(peer)
+    slug = _slug_of(cidr)
+    out = dict(fix)
+    for k in ("summary", "aws_cli", "terraform"):
+        out[k] = fix[k].replace(cidr, _PEER).replace(slug, _PEER_SLUG)
+    return out
+
+
+def _render(template: dict[str, Any], peer: str) -> dict[str, Any]:
+    cidr = host_cidr(peer)
+    slug = _slug_of(cidr)
+    out = dict(template)
+    for k in ("summary", "aws_cli", "terraform"):
+        out[k] = template[k].replace(_PEER, cidr).replace(_PEER_SLUG, slug)
+    return out
 
 
 @dataclass(frozen=True)
@@ -69,6 +99,9 @@ class Explainer:
         self.snapshot = snapshot
         self._evals: dict[Flow, FlowEvaluation] = {}
         self._cache: dict[RecordKey, dict[str, Any]] = {}
+        self._decisions: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._addr_classes: dict[str | None, Any] = {}
+        self._fix_templates: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         self.evaluations = 0
 
     def _evaluate(self, flow: Flow) -> FlowEvaluation:
@@ -79,11 +112,110 @@ class Explainer:
         return ev
 
     def explain(self, key: RecordKey) -> dict[str, Any]:
-        """The explanation for one tuple (without record_index/source/records, which the caller adds)."""
+        """The explanation for one tuple (without record_index/source/records, which the caller adds).
+
+        The decision (verdict, role, blockers, code) is computed once per equivalence class of tuples
+        (addresses and ports no rule tells apart, same flags and context); the message and the fixes,
+        which name the tuple's own addresses and ports, are rendered per tuple from templates.
+        """
         hit = self._cache.get(key)
-        if hit is None:
-            hit = self._cache[key] = self._explain(key)
+        if hit is not None:
+            return hit
+        ck = self._class_key(key)
+        decision = self._decisions.get(ck)
+        if decision is None:
+            decision = self._decisions[ck] = self._explain(key)
+        out = {k: v for k, v in decision.items() if k != _FIX_HOPS}
+        out["flow"] = self._flow_json(key)
+        src, dst = self._packet_addresses(key)
+        if WHERE in out["message"]:
+            where = f"{_endpoint(src, key.srcport, key.protocol)} -> {_endpoint(dst, key.dstport, key.protocol)}"
+            out["message"] = out["message"].replace(WHERE, f"{where} ({_proto(key.protocol)})")
+        hops = decision.get(_FIX_HOPS)
+        if hops and src is not None and dst is not None and key.protocol is not None:
+            out["fixes"] = self._fixes(
+                ck, hops, Packet(src, dst, key.protocol, key.srcport, key.dstport, None, None, out["packet"])
+            )
+        self._cache[key] = out
+        return out
+
+    def _addr(self, value: str | None) -> Any:
+        """An ENI's address stands for what the engine reads of it (subnet, groups, kind), not itself."""
+        hit = self._addr_classes.get(value)
+        if hit is not None or value in self._addr_classes:
+            return hit
+        snap = self.snapshot
+        if not is_ip(value):
+            hit = value
+        else:
+            assert value is not None
+            eni = snap.eni_for_ip(value)
+            if eni is None:
+                hit = snap.address_interval(value)
+            else:
+                hit = (
+                    snap.address_interval(value),
+                    eni.subnet_id,
+                    eni.vpc_id,
+                    eni.groups,
+                    eni.interface_type,
+                    eni.description.startswith("ELB "),
+                    eni.owner_id,
+                    value in eni.addresses,
+                )
+        self._addr_classes[value] = hit
         return hit
+
+    def _class_key(self, key: RecordKey) -> tuple[Any, ...]:
+        snap = self.snapshot
+        addr = self._addr
+
+        sp, dp = key.srcport, key.dstport
+        mine = self.snapshot.enis.get(key.interface_id or "")
+        own = set(mine.addresses) if mine is not None else set()
+        return (
+            tuple(a in own for a in (key.srcaddr, key.dstaddr, key.pkt_srcaddr, key.pkt_dstaddr)),
+            key.interface_id,
+            key.flow_direction,
+            addr(key.srcaddr),
+            addr(key.dstaddr),
+            addr(key.pkt_srcaddr),
+            addr(key.pkt_dstaddr),
+            key.protocol,
+            snap.port_class(sp),
+            snap.port_class(dp),
+            is_service_port(sp),
+            is_service_port(dp),
+            None if sp is None or dp is None else (sp > dp) - (sp < dp),
+            key.tcp_flags,
+            key.reject_reason,
+            key.action,
+            key.record_type,
+            key.reverse_accepted,
+            key.busy_with_other_peers,
+        )
+
+    @staticmethod
+    def _packet_addresses(key: RecordKey) -> tuple[str | None, str | None]:
+        src = key.pkt_srcaddr if is_ip(key.pkt_srcaddr) else key.srcaddr
+        dst = key.pkt_dstaddr if is_ip(key.pkt_dstaddr) else key.dstaddr
+        return src, dst
+
+    def _fixes(self, ck: tuple[Any, ...], hops: tuple[Hop, ...], pkt: Packet) -> list[dict[str, Any]]:
+        """Fixes from a template per class and exact request port; only the peer's /32 (/128) differs."""
+        peer = pkt.src if hops[0].direction == "inbound" else pkt.dst
+        port = pkt.dst_port if pkt.role != "response" else None
+        fk = (ck, port)
+        template = self._fix_templates.get(fk)
+        if template is None:
+            fixes: list[dict[str, Any]] = []
+            for hop in hops:
+                if hop.layer == "security-group":
+                    fixes += security_group_fixes(self.snapshot, hop, pkt)
+                else:
+                    fixes += network_acl_fixes(self.snapshot, hop, pkt)
+            template = self._fix_templates[fk] = [_templatize(f, peer) for f in fixes]
+        return [_render(f, peer) for f in template]
 
     # ------------------------------------------------------------------------------------------------
     def _flow_json(self, key: RecordKey) -> dict[str, Any]:
@@ -312,7 +444,7 @@ class Explainer:
             # No evidence of a connection this answers: judge it as new traffic first.
             chosen = req_block if req_block or not ev_rev.request_allowed else resp_block
 
-        where = f"{_endpoint(src, sport, proto)} -> {_endpoint(dst, dport, proto)} ({_proto(proto)})"
+        where = WHERE  # filled in per tuple by ``explain``: the decision is shared by a whole class
         if key.action != "REJECT":
             packet = "request" if role == "unknown" and not req_block else role
             if not chosen:
@@ -336,23 +468,11 @@ class Explainer:
             )
         if chosen:
             code = self._code(chosen[0], role)
-            pkt = Packet(src, dst, proto, sport, dport, None, None, role)
-            fixes: list[dict[str, Any]] = []
-            for hop in chosen:
-                if hop.layer == "security-group":
-                    fixes += security_group_fixes(self.snapshot, hop, pkt)
-                else:
-                    fixes += network_acl_fixes(self.snapshot, hop, pkt)
-            return self._result(
-                key,
-                "blocked",
-                role,
-                code,
-                self._message(chosen, role, where, eni),
-                blockers=chosen,
-                fixes=fixes,
-                cls=cls,
+            out = self._result(
+                key, "blocked", role, code, self._message(chosen, role, where, eni), blockers=chosen, cls=cls
             )
+            out[_FIX_HOPS] = tuple(chosen)
+            return out
         flags = key.tcp_flags
         if proto == 6 and flags is not None and not flags & 2 and role != "request":
             return self._result(

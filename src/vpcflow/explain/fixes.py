@@ -46,7 +46,7 @@ class Packet:
 
 
 def _slug(*parts: Any) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", "_".join(str(p) for p in parts if p is not None).lower()).strip("_")[:60]
+    return re.sub(r"[^a-z0-9]+", "_", "_".join(str(p) for p in parts if p is not None).lower()).strip("_")
 
 
 def _family_any(ip: str) -> str:

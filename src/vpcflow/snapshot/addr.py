@@ -54,10 +54,13 @@ def is_ip(text: str | None) -> bool:
     return True
 
 
+@lru_cache(maxsize=262144)
 def host_cidr(ip: str) -> str:
     """The /32 or /128 of one address, the narrowest source or destination a rule can name."""
-    version, _ = parse_ip(ip)
-    return f"{ipaddress.ip_address(ip)}/{32 if version == 4 else 128}"
+    version, value = parse_ip(ip)
+    if version == 4:
+        return f"{ipaddress.IPv4Address(value)}/32"
+    return f"{ipaddress.IPv6Address(value)}/128"
 
 
 def cidr_of(version: int, value: int, prefixlen: int) -> Cidr:

@@ -10,6 +10,7 @@ and builds the indexes the policy engine needs.
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -328,6 +329,101 @@ class Snapshot:
     members_by_group: dict[str, tuple[Eni, ...]] = field(default_factory=dict)
     peerings: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     stale_refs: set[tuple[str, str, bool]] = field(default_factory=set)  # (group, referenced group, egress)
+    # Memo tables for lookups repeated millions of times (explain, simulate); not part of the data.
+    cache: dict[str, dict[Any, Any]] = field(default_factory=dict, repr=False, compare=False)
+
+    def _memo(self, table: str) -> dict[Any, Any]:
+        memo = self.cache.get(table)
+        if memo is None:
+            memo = self.cache[table] = {}
+        return memo
+
+    # ---- equivalence classes -------------------------------------------------------------------------
+    def _address_bounds(self) -> dict[int, list[int]]:
+        """Sorted edges of every CIDR the configuration names: between two edges, addresses behave alike."""
+        memo = self._memo("bounds")
+        if "address" not in memo:
+            cidrs: list[Cidr] = []
+            for g in self.groups.values():
+                for perm in (*g.ingress, *g.egress):
+                    cidrs.extend(perm.cidrs)
+            for pl in self.prefix_lists.values():
+                cidrs.extend(pl)
+            for acl in self.nacls.values():
+                cidrs.extend(e.cidr for e in acl.entries)
+            for sub in self.subnets.values():
+                cidrs.extend(sub.cidrs)
+            for vpc in self.vpcs.values():
+                cidrs.extend(vpc.cidrs)
+            for rt in self.route_tables.values():
+                cidrs.extend(r.destination for r in rt.routes if r.destination is not None)
+            for eni in self.enis.values():
+                cidrs.extend(eni.ipv4_prefixes)
+            edges: dict[int, set[int]] = {4: set(), 6: set()}
+            for c in cidrs:
+                size = 1 << ((32 if c.version == 4 else 128) - c.prefixlen)
+                edges[c.version].update((c.network, c.network + size))
+            memo["address"] = {v: sorted(e) for v, e in edges.items()}
+        bounds: dict[int, list[int]] = memo["address"]
+        return bounds
+
+    def address_class(self, ip: str) -> tuple[Any, ...]:
+        """A key equal for two addresses only if no rule, route, subnet or ENI can tell them apart.
+
+        An ENI's own address is its own class (group membership is per address); any other address is
+        identified by the interval between the CIDR edges of the configuration that holds it.
+        """
+        memo = self._memo("address_class")
+        hit = memo.get(ip)
+        if hit is None:
+            version, value = parse_ip(ip)
+            if (version, value) in self.eni_by_ip or (version == 4 and self._prefix_eni(value) is not None):
+                hit = ("eni", version, value)
+            else:
+                hit = self.address_interval(ip)
+            memo[ip] = hit
+        return hit
+
+    def address_interval(self, ip: str) -> tuple[int, int]:
+        """``(version, n)``: the interval between CIDR edges of the configuration that holds ``ip``."""
+        version, value = parse_ip(ip)
+        return version, bisect_right(self._address_bounds()[version], value)
+
+    def _port_bounds(self) -> list[int]:
+        memo = self._memo("bounds")
+        if "port" not in memo:
+            edges = {0, 1, 1024, 32768, 49152, 61001, 65536}
+            for g in self.groups.values():
+                for perm in (*g.ingress, *g.egress):
+                    if perm.from_port is not None and perm.from_port >= 0:
+                        edges.add(perm.from_port)
+                    if perm.to_port is not None and perm.to_port >= 0:
+                        edges.add(perm.to_port + 1)
+            for acl in self.nacls.values():
+                for e in acl.entries:
+                    if e.port_from is not None:
+                        edges.add(e.port_from)
+                    if e.port_to is not None:
+                        edges.add(e.port_to + 1)
+            memo["port"] = sorted(edges)
+        ports: list[int] = memo["port"]
+        return ports
+
+    def port_class(self, port: int | None) -> int | None:
+        """A key equal for two ports only if no rule, nor the ephemeral-range edges, tells them apart."""
+        if port is None:
+            return None
+        return bisect_right(self._port_bounds(), port)
+
+    def _prefix_eni(self, value: int) -> Eni | None:
+        memo = self._memo("prefix_enis")
+        enis = memo.get("list")
+        if enis is None:
+            enis = memo["list"] = [e for e in self.enis.values() if e.ipv4_prefixes]
+        for cand in enis:
+            if any(p.contains(4, value) for p in cand.ipv4_prefixes):
+                return cand
+        return None
 
     # ---- lookups -------------------------------------------------------------------------------------
     def eni_for_ip(self, ip: str) -> Eni | None:
@@ -339,14 +435,17 @@ class Snapshot:
         eni = self.eni_by_ip.get(key)
         if eni is not None:
             return eni
-        if key[0] == 4:
-            for cand in self.enis.values():
-                if any(p.contains(*key) for p in cand.ipv4_prefixes):
-                    return cand
-        return None
+        return self._prefix_eni(key[1]) if key[0] == 4 else None
 
     def subnet_for_ip(self, ip: str) -> Subnet | None:
         """The subnet whose CIDR holds ``ip`` (longest match), for addresses that are no known ENI."""
+        memo = self._memo("subnet_for_ip")
+        if ip not in memo:
+            memo[ip] = self._subnet_for_ip(ip)
+        found: Subnet | None = memo[ip]
+        return found
+
+    def _subnet_for_ip(self, ip: str) -> Subnet | None:
         try:
             version, value = parse_ip(ip)
         except ValueError:
@@ -360,6 +459,13 @@ class Snapshot:
         return best
 
     def vpc_for_ip(self, ip: str) -> Vpc | None:
+        memo = self._memo("vpc_for_ip")
+        if ip not in memo:
+            memo[ip] = self._vpc_for_ip(ip)
+        found: Vpc | None = memo[ip]
+        return found
+
+    def _vpc_for_ip(self, ip: str) -> Vpc | None:
         try:
             version, value = parse_ip(ip)
         except ValueError:
