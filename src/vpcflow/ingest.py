@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from vpcflow.errors import InputError
+from vpcflow.errors import InputError, VpcflowError
 from vpcflow.records.logformat import Layout, column_name
 from vpcflow.records.parser import (
     ParsedBlock,
@@ -271,7 +271,7 @@ def _ingest_one(
             add(parsed)
     except Truncated:
         report.truncated = True
-    except InputError as err:
+    except VpcflowError as err:  # this source failed (e.g. one S3 object denied); the others go on
         report.error = err.sentence
     return report
 

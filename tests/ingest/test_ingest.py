@@ -211,3 +211,22 @@ def test_a_changed_file_replaces_its_earlier_rows(tmp_path: Path) -> None:
     }
     assert count(store) == 17
     assert count(store, f"SELECT count(*) FROM flows WHERE source_object = '{grows}'") == 12
+
+
+def test_one_failed_source_is_reported_and_the_others_are_stored(tmp_path: Path) -> None:
+    from vpcflow.errors import AwsAccessError
+    from vpcflow.sources.base import SourceObject
+
+    def denied():  # type: ignore[no-untyped-def]
+        raise AwsAccessError("AWS refused reading s3://b/k: AccessDenied: Access Denied.")
+
+    good = next(local_sources([str(write_gz(tmp_path / "a.log.gz", [record(1), record(2)]))]))
+    bad = SourceObject(uri="s3://b/k", size=10, version="etag", open=denied)
+    report = ingest([bad, good], str(tmp_path / "s"))
+    assert report.exit_code == 1
+    assert [(s.uri, s.rows, s.error) for s in report.sources] == [
+        ("s3://b/k", 0, "AWS refused reading s3://b/k: AccessDenied: Access Denied."),
+        (good.uri, 2, None),
+    ]
+    assert count(tmp_path / "s") == 2
+    assert list(Store(tmp_path / "s").manifest()) == [good.uri]  # the failed one is read again next time

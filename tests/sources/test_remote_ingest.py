@@ -115,3 +115,32 @@ def test_missing_group_with_log_format(aws: str, tmp_path: Path, capsys: pytest.
         "vpcflow: AWS refused listing the log streams of log group no-such-group: "
         "ResourceNotFoundException: The specified log group does not exist.\n"
     )
+
+
+def test_cloudwatch_window_read_again_after_new_events_replaces_its_rows(
+    aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logs = client("logs")
+    group, eni = "flow-logs", "eni-0123456789abcdef0"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName=eni)
+    start = datetime.now(UTC).replace(microsecond=0, second=0) - timedelta(hours=2)
+
+    def put(first: int, count: int) -> None:
+        events = []
+        for i in range(first, first + count):
+            s = int((start + timedelta(minutes=i)).timestamp())
+            events.append({"timestamp": s * 1000, "message": f"{eni} 203.0.113.{i} 10.0.0.5 22 REJECT {s} {s + 50}"})
+        logs.put_log_events(logGroupName=group, logStreamName=eni, logEvents=events)
+
+    put(0, 3)
+    store = str(tmp_path / "store")
+    fmt = "${interface-id} ${srcaddr} ${dstaddr} ${dstport} ${action} ${start} ${end}"
+    window = ["--since", start.isoformat(), "--until", (start + timedelta(hours=1)).isoformat(), "--log-format", fmt]
+    assert _run(capsys, "ingest", f"cloudwatch://{group}", "--store", store, *window)[0] == 0
+    put(3, 2)  # two late events in the same window
+    code, out, err = _run(capsys, "ingest", f"cloudwatch://{group}", "--store", store, *window)
+    assert code == 0, err
+    assert [r["rows"] for r in json.loads(out)] == [5]
+    con = connect(store)
+    assert con.execute("SELECT count(*), count(DISTINCT srcaddr) FROM flows").fetchone() == (5, 5)

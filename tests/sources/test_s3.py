@@ -215,6 +215,4 @@ def test_profiles_work_and_a_missing_one_is_one_sentence(
     monkeypatch.setenv("AWS_PROFILE", "nobody")
     with pytest.raises(AwsAccessError) as err:
         list(list_s3_sources(f"s3://{BUCKET}"))
-    assert err.value.sentence == (
-        "Could not reach AWS while creating the S3 client: The config profile (nobody) could not be found."
-    )
+    assert err.value.sentence == ("The AWS profile 'nobody' is not in the AWS config or credentials files.")

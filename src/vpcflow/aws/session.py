@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
 
 from vpcflow.errors import AwsAccessError
 
@@ -47,6 +47,8 @@ def client(
 
 def describe_aws_error(err: Exception, what: str) -> str:
     """One sentence for an AWS failure while doing ``what`` (e.g. "reading bucket my-logs")."""
+    if isinstance(err, ProfileNotFound):
+        return f"The AWS profile {err.kwargs.get('profile')!r} is not in the AWS config or credentials files."
     if isinstance(err, NoCredentialsError):
         return f"No AWS credentials were found while {what}: set a profile or AWS_ACCESS_KEY_ID."
     if isinstance(err, ClientError):

@@ -78,10 +78,11 @@ def list_cloudwatch_sources(
         if start_ms is not None and last is not None and last + LAST_EVENT_LAG_MS < start_ms:
             continue
         yield SourceObject(
-            uri=f"cloudwatch://{log_group}/{name}",
+            # The window is part of the name: the same stream read for another window is other data, while
+            # the same window read again after new events arrived replaces what the earlier read stored.
+            uri=f"cloudwatch://{log_group}/{name}" + (f"?window={window}" if window != "-" else ""),
             size=None,
-            # the window is part of the version: the same stream read for another window is other data
-            version=f"last-event={last};stored-bytes={stream.get('storedBytes', 0)};window={window}",
+            version=f"last-event={last};stored-bytes={stream.get('storedBytes', 0)}",
             open=_opener(logs, log_group, name, start_ms, end_ms),
             layout=layout,
         )
