@@ -31,6 +31,8 @@ def literal(value: Any) -> str:
     """A Python value as a SQL literal; lists become comma-separated literals for ``IN (...)``."""
     if isinstance(value, Sql):
         return str(value)
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # StrictUndefined raises the UndefinedError that names the missing parameter
     if value is None:
         return "NULL"
     if isinstance(value, bool):
@@ -74,7 +76,10 @@ def _cidr_condition(column: str, cidr: str) -> str:
         if net.prefixlen % 8 >= 4:  # at most 16 LIKE prefixes: cheaper than arithmetic on every row
             whole = net.prefixlen // 8 + 1
             subnets = net.subnets(new_prefix=whole * 8)
-            likes = [f"{column} LIKE '{'.'.join(str(s.network_address).split('.')[:whole])}.%'" for s in subnets]
+            if whole == 4:
+                likes = [f"{column} = '{s.network_address}'" for s in subnets]
+            else:
+                likes = [f"{column} LIKE '{'.'.join(str(s.network_address).split('.')[:whole])}.%'" for s in subnets]
             return "(" + " OR ".join(likes) + ")"
         lo, hi = int(net.network_address), int(net.broadcast_address)
         return f"{ipnum(column)} BETWEEN {lo} AND {hi}"
