@@ -28,7 +28,13 @@ def _make_vpcs(region: str, n: int, first: int, group: str, role: str) -> list[s
     def one(i: int) -> str:
         vpc = ec2.create_vpc(CidrBlock=f"10.{(first + i) // 256 % 256}.{(first + i) % 256}.0/24")["Vpc"]["VpcId"]
         if i % 2 == 0:  # half of them logged, all to one log group
-            ec2.create_flow_logs(ResourceType="VPC", ResourceIds=[vpc], TrafficType="REJECT", LogGroupName=group, DeliverLogsPermissionArn=role)
+            ec2.create_flow_logs(
+                ResourceType="VPC",
+                ResourceIds=[vpc],
+                TrafficType="REJECT",
+                LogGroupName=group,
+                DeliverLogsPermissionArn=role,
+            )
         return str(vpc)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -52,7 +58,9 @@ def _audit_calls(monkeypatch: pytest.MonkeyPatch, regions: list[str]) -> tuple[C
 def test_calls_grow_with_regions_and_pages_not_vpcs(aws: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(collect, "PAGE", PAGE)
     iam = session().client("iam")
-    role = iam.create_role(RoleName="delivery", AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[]}')["Role"]["Arn"]
+    role = iam.create_role(RoleName="delivery", AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[]}')[
+        "Role"
+    ]["Arn"]
     with paging_proxy(aws) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy)
         for region in ("us-east-1", "eu-west-1"):
@@ -79,7 +87,14 @@ def test_calls_grow_with_regions_and_pages_not_vpcs(aws: str, monkeypatch: pytes
         # a second region with the same 1,000 VPCs: the region's calls, again independent of VPCs
         _make_vpcs("eu-west-1", 1000, 0, "flow-logs", role)
         two, _ = _audit_calls(monkeypatch, ["us-east-1", "eu-west-1"])
-        per_region_ops = ("DescribeVpcs", "DescribeSubnets", "DescribeNetworkInterfaces", "DescribeFlowLogs", "DescribeLogGroups", "DescribeLogStreams")
+        per_region_ops = (
+            "DescribeVpcs",
+            "DescribeSubnets",
+            "DescribeNetworkInterfaces",
+            "DescribeFlowLogs",
+            "DescribeLogGroups",
+            "DescribeLogStreams",
+        )
         for op in per_region_ops:
             assert two[op] == 2 * big[op], op
         assert two["GetRole"] == 1  # IAM is global: the role is read once per account
