@@ -1,4 +1,5 @@
-"""An HTTP proxy in front of moto that makes EC2 ``Describe*`` calls return real pages.
+"""An HTTP proxy in front of moto that makes EC2 ``Describe*`` calls return real pages, and can answer
+with the errors moto never gives (IAM propagation, refusals).
 
 moto answers ``describe_vpcs``, ``describe_subnets``, ``describe_network_interfaces`` and
 ``describe_flow_logs`` in one page whatever ``MaxResults`` says. This proxy asks moto for everything,
@@ -36,12 +37,30 @@ def _page(xml: bytes, offset: int, size: int) -> bytes:
 
 class _Handler(BaseHTTPRequestHandler):
     upstream = ""
+    faults: dict[str, list[tuple[str, str]]]  # EC2 action -> errors (code, message) to answer first, in order
+    seen: list[dict[str, str]]  # the parameters of every EC2 query request
 
     def log_message(self, *args: object) -> None:
         pass
 
     def _forward(self, body: bytes | None) -> None:
         params = dict(parse_qsl(body.decode())) if body and self.command == "POST" else {}
+        if params.get("Action"):
+            self.seen.append(dict(params))
+        pending = self.faults.get(params.get("Action", ""), [])
+        if pending:
+            code, message = pending.pop(0)
+            err = (
+                '<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error>'
+                f"<Code>{code}</Code><Message>{message}</Message></Error></Errors>"
+                "<RequestID>injected</RequestID></Response>"
+            ).encode()
+            self.send_response(400)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(err)))
+            self.end_headers()
+            self.wfile.write(err)
+            return
         paged = params.get("Action", "").startswith("Describe") and "MaxResults" in params
         offset, size = 0, 0
         if paged:
@@ -87,8 +106,13 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def paging_proxy(upstream: str) -> Iterator[str]:
-    handler = type("Handler", (_Handler,), {"upstream": upstream})
+def paging_proxy(
+    upstream: str, faults: dict[str, list[tuple[str, str]]] | None = None, seen: list[dict[str, str]] | None = None
+) -> Iterator[str]:
+    """A proxy URL; ``faults`` are errors to answer before forwarding, ``seen`` records EC2 requests."""
+    handler = type(
+        "Handler", (_Handler,), {"upstream": upstream, "faults": faults or {}, "seen": seen if seen is not None else []}
+    )
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
