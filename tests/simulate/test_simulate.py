@@ -255,3 +255,12 @@ def test_unsupported_destination_is_refused_before_any_work(tmp_path: Path) -> N
     with pytest.raises(InputError, match="kinesis-data-firehose"):
         simulate(two_tier(dest_type="kinesis-data-firehose"), scen(DB), tmp_path)
     assert not list(tmp_path.iterdir())
+
+
+def test_traffic_to_a_secondary_address_is_logged_under_the_primary(tmp_path: Path) -> None:
+    """AWS: dstaddr shows the interface's primary address; pkt-dstaddr the secondary one it was sent to."""
+    snap = two_tier(log_format="${interface-id} ${srcaddr} ${dstaddr} ${pkt-dstaddr} ${flow-direction} ${action}")
+    snap["NetworkInterfaces"][1]["PrivateIpAddresses"].append({"PrivateIpAddress": "10.0.2.21", "Primary": False})
+    simulate(snap, scen({**DB, "to": "10.0.2.21"}), tmp_path, seed=3)
+    server_in = [line for line in records(tmp_path) if line.startswith(SERVER) and " ingress " in line]
+    assert server_in == [server_in[0]] and server_in[0].split()[1:4] == ["10.0.1.10", "10.0.2.20", "10.0.2.21"]

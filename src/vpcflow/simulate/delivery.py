@@ -38,7 +38,9 @@ MAX_FILE_BYTES = 75 * 1024 * 1024  # AWS starts a new file at 75 MB
 CW_BATCH_EVENTS = 10_000
 CW_BATCH_BYTES = 1_000_000
 _ARROW_TYPE = {"int32": pa.int32(), "int64": pa.int64(), "string": pa.string(), "timestamp": pa.int64()}
-_TEXT_OPTIONS = pacsv.WriteOptions(include_header=False, delimiter=" ", quoting_style="none", batch_size=65536)
+_TEXT_OPTIONS = pacsv.WriteOptions(
+    include_header=False, delimiter=" ", quoting_style="none", null_string="-", batch_size=65536
+)
 
 
 @dataclass
@@ -60,13 +62,10 @@ class Written:
 def render_lines(records: pa.Table, layout: Layout) -> bytes:
     """The records as AWS text lines in the layout's field order: space-separated, '-' for NULL."""
     n = records.num_rows
-    cols = {}
-    for i, column in enumerate(layout.columns):
-        if column in records.column_names:
-            text = records[column].cast(pa.string())
-            cols[f"c{i}"] = pc.fill_null(text, "-")
-        else:
-            cols[f"c{i}"] = pa.array(np.full(n, "-", dtype=object), pa.string())
+    cols = {
+        f"c{i}": records[column] if column in records.column_names else pa.nulls(n, pa.string())
+        for i, column in enumerate(layout.columns)
+    }
     sink = io.BytesIO()
     if n:
         pacsv.write_csv(pa.table(cols), sink, _TEXT_OPTIONS)

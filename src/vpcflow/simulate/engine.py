@@ -66,14 +66,17 @@ class Interfaces:
 
     items: list[Interface]
     sorted_ips: npt.NDArray[np.uint32]
-    order: npt.NDArray[np.int32]
+    order: npt.NDArray[np.int32]  # the interface index of each sorted address
 
     @staticmethod
     def of(topo: Topology) -> Interfaces:
+        """Every address an interface answers to (primary and secondary) maps to that interface."""
         items = list(topo.interfaces.values())
-        ips = np.array([e.ip for e in items], dtype=np.uint32)
-        order = np.argsort(ips, kind="stable").astype(np.int32)
-        return Interfaces(items, ips[order], order)
+        index = {e.id: i for i, e in enumerate(items)}
+        pairs = sorted((ip, index[e.id]) for ip, e in topo.by_ip.items())
+        ips = np.array([p[0] for p in pairs], dtype=np.uint32)
+        owner = np.array([p[1] for p in pairs], dtype=np.int32)
+        return Interfaces(items, ips, owner)
 
     def lookup(self, ips: npt.NDArray[np.uint32]) -> npt.NDArray[np.int32]:
         """Interface index per address, -1 where the address is no interface's."""

@@ -172,7 +172,7 @@ class _Labels:
         ).cast(LABEL_SCHEMA)
         if self.writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.writer = pq.ParquetWriter(str(self.path), LABEL_SCHEMA, compression="snappy")
+            self.writer = pq.ParquetWriter(str(self.path), LABEL_SCHEMA, compression="snappy", write_statistics=False)
         self.writer.write_table(table)
 
     def close(self) -> None:

@@ -110,6 +110,11 @@ def build_topology(data: Mapping[str, Any], default_region: str = "us-east-1") -
         )
         topo.interfaces[eni_id] = eni
         topo.by_ip[eni.ip] = eni
+        for extra in raw.get("PrivateIpAddresses") or []:
+            # traffic to a secondary address is logged by the same interface, under its primary address
+            secondary = extra.get("PrivateIpAddress")
+            if secondary and secondary != ip:
+                topo.by_ip[addr.ip_to_int(secondary)] = eni
     nat_enis = {e.nat_gateway_id: e for e in topo.interfaces.values() if e.nat_gateway_id}
     main_table: dict[str, Mapping[str, Any]] = {}
     explicit: dict[str, Mapping[str, Any]] = {}
