@@ -50,3 +50,10 @@ def test_cloudwatch_stream_per_interface(aws: str, tmp_path: Path) -> None:
         fields = event["message"].split()
         assert fields[1] == CLIENT and not event["message"].startswith("version")
         assert event["timestamp"] == int(fields[9]) * 1000  # the event time is the record's start
+
+
+def test_labels_are_never_silently_skipped(aws: str) -> None:
+    from vpcflow.errors import InputError
+
+    with pytest.raises(InputError, match="--labels"):
+        simulate(two_tier(), scen(DB), None, to_aws=True)

@@ -239,6 +239,8 @@ def simulate(
     labels_path = labels if labels is not None else (out / "labels.parquet" if out is not None else None)
     if not write_labels:
         labels_path = None
+    elif labels_path is None:
+        raise InputError("Say where the labels go: --labels FILE or --out DIR (with --to aws the logs go to AWS).")
     judge = Judge(snap, topo)
     plans = make_plans(scenario, topo, run_seed, CHUNK)
     listening = _listening(plans)
