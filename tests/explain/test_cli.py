@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.explain.helpers import run, run_json, write_case
@@ -113,3 +114,17 @@ def test_check_table_format_and_icmp(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "BLOCK" in result.output and "authorize-security-group-ingress" in result.output
+
+
+def test_large_output_is_streamed_compact_json(tmp_path: Path) -> None:
+    snap, log = write_case("T01", tmp_path)
+    header, line = log.read_text().splitlines()[:2]
+    lines = [line.replace(" 50000 22 ", f" {40000 + i} 22 ") for i in range(1200)]
+    log.write_text("\n".join([header, *lines]) + "\n")
+    result = run("explain", "--snapshot", str(snap), str(log), "--format", "json")
+    assert result.exit_code == 0
+    assert result.stdout.count("\n") == 1  # one compact line beyond 1000 entries
+    doc = json.loads(result.stdout)
+    assert len(doc["explanations"]) == 1200 and doc["summary"]["records"] == 1200
+    assert {e["code"] for e in doc["explanations"]} == {"SG_INGRESS_NO_MATCH"}
+    assert doc["explanations"][7]["fixes"][0]["aws_cli"].count("203.0.113.12/32") == 1

@@ -8,6 +8,7 @@ protocol's tracking window, and whether an ICMP packet arrived while the interfa
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ TYPES = {
     "start": "TIMESTAMP",
     "end": "TIMESTAMP",
 }
-WINDOW_SQL = "CASE b.protocol WHEN 6 THEN 432000 WHEN 17 THEN 180 WHEN 1 THEN 60 WHEN 58 THEN 60 ELSE 600 END"
+WINDOW_SQL = "CASE g.protocol WHEN 6 THEN 432000 WHEN 17 THEN 180 WHEN 1 THEN 60 WHEN 58 THEN 60 ELSE 600 END"
 
 
 @dataclass
@@ -54,6 +55,8 @@ class ExplainRun:
     distinct: int = 0
     evaluations: int = 0
     classes: int = 0
+    sql_seconds: float = 0.0
+    python_seconds: float = 0.0
 
     def summary(self) -> dict[str, Any]:
         by_code: Counter[str] = Counter()
@@ -102,74 +105,83 @@ def explain_relation(
     actions = "('REJECT', 'ACCEPT')" if include_accepted else "('REJECT')"
     base_sel = _projection(con, records)
     ctx_sel = _projection(con, context)
-    group_cols = ", ".join(f'"{c}"' for c in KEY_COLUMNS)
+    # One entry per distinct tuple: the flags of its records OR-ed (as AWS ORs them within a record);
+    # "answers an accepted flow" and "ICMP amid other traffic" are judged over the span from its first
+    # to its last record (exactly per record with per_record).
+    group_cols = ", ".join(f'"{c}"' for c in KEY_COLUMNS if c != "tcp_flags")
     identity = ", source_object, source_line" if per_record else ""
     sql = f"""
     WITH base AS (
         SELECT {base_sel} FROM {records}
         WHERE action IN {actions} AND coalesce(log_status, 'OK') = 'OK'
     ),
-    b AS (
-        SELECT *, coalesce(pkt_srcaddr, srcaddr) AS s, coalesce(pkt_dstaddr, dstaddr) AS d FROM base
+    g AS (
+        SELECT {group_cols}{identity}, bit_or(tcp_flags) AS tcp_flags, count(*) AS n,
+               min(struct_pack(o := coalesce(source_object, ''), l := coalesce(source_line, -1))) AS first,
+               strftime(min(start), '%Y-%m-%dT%H:%M:%SZ') AS first_seen,
+               strftime(max("end"), '%Y-%m-%dT%H:%M:%SZ') AS last_seen, min(start) AS t0, max("end") AS t1,
+               coalesce(pkt_srcaddr, srcaddr) AS s, coalesce(pkt_dstaddr, dstaddr) AS d
+        FROM base
+        GROUP BY {group_cols}{identity}
     ),
     acc AS (
         SELECT interface_id, coalesce(pkt_srcaddr, srcaddr) AS s, coalesce(pkt_dstaddr, dstaddr) AS d,
                srcport, dstport, protocol, start, "end"
         FROM (SELECT {ctx_sel} FROM {context}) WHERE action = 'ACCEPT'
     ),
-    icmp AS (SELECT DISTINCT interface_id, s, start, "end" FROM b WHERE protocol IN (1, 58)),
     busy AS (
-        SELECT DISTINCT i.interface_id, i.s, i.start, i."end" FROM icmp i JOIN acc a
-          ON a.interface_id = i.interface_id AND a.protocol NOT IN (1, 58) AND a.d <> i.s AND a.s <> i.s
-         AND a.start <= i."end" + INTERVAL 60 SECOND AND a."end" >= i.start - INTERVAL 60 SECOND
-    ),
-    marked AS (
-        SELECT b.*,
-            EXISTS (
-                SELECT 1 FROM acc a
-                WHERE a.interface_id = b.interface_id AND a.s = b.d AND a.d = b.s AND a.protocol = b.protocol
-                  AND a.srcport IS NOT DISTINCT FROM b.dstport AND a.dstport IS NOT DISTINCT FROM b.srcport
-                  AND a.start <= b."end" AND epoch(a."end") + {WINDOW_SQL} >= epoch(b.start)
-            ) AS reverse_accepted,
-            (busy.interface_id IS NOT NULL) AS busy_with_other_peers
-        FROM b LEFT JOIN busy ON busy.interface_id = b.interface_id AND busy.s = b.s
-             AND busy.start IS NOT DISTINCT FROM b.start AND busy."end" IS NOT DISTINCT FROM b."end"
+        SELECT DISTINCT i.interface_id, i.s, i.t0, i.t1
+        FROM (SELECT DISTINCT interface_id, s, t0, t1 FROM g WHERE protocol IN (1, 58)) i
+        JOIN acc a ON a.interface_id = i.interface_id AND a.protocol NOT IN (1, 58) AND a.d <> i.s AND a.s <> i.s
+             AND a.start <= i.t1 + INTERVAL 60 SECOND AND a."end" >= i.t0 - INTERVAL 60 SECOND
     )
-    SELECT {group_cols}, reverse_accepted, busy_with_other_peers{identity},
-           count(*) AS n,
-           min(struct_pack(o := coalesce(source_object, ''), l := coalesce(source_line, -1))) AS first,
-           min(start) AS first_seen, max("end") AS last_seen
-    FROM marked
-    GROUP BY ALL
+    SELECT g.* EXCLUDE (s, d, t0, t1),
+        EXISTS (
+            SELECT 1 FROM acc a
+            WHERE a.interface_id = g.interface_id AND a.s = g.d AND a.d = g.s AND a.protocol = g.protocol
+              AND a.srcport IS NOT DISTINCT FROM g.dstport AND a.dstport IS NOT DISTINCT FROM g.srcport
+              AND a.start <= g.t1 AND epoch(a."end") + {WINDOW_SQL} >= epoch(g.t0)
+        ) AS reverse_accepted,
+        busy.interface_id IS NOT NULL AS busy_with_other_peers
+    FROM g LEFT JOIN busy ON g.protocol IN (1, 58) AND busy.interface_id = g.interface_id AND busy.s = g.s
+         AND busy.t0 IS NOT DISTINCT FROM g.t0 AND busy.t1 IS NOT DISTINCT FROM g.t1
     ORDER BY first
     """
+    began = time.perf_counter()
     table: pa.Table = con.sql(sql).to_arrow_table()
-    run = ExplainRun()
+    run_sql = time.perf_counter() - began
+    run = ExplainRun(sql_seconds=run_sql)
     explainer = Explainer(snapshot)
-    cols = {name: table.column(name).to_pylist() for name in table.column_names}
+    names = [c for c in table.column_names if c != "first"]
+    cols = {name: table.column(name).to_pylist() for name in names}
+    first = table.column("first").combine_chunks()
+    first_source = first.field("o").to_pylist()
+    first_line = first.field("l").to_pylist()
+    key_cols = [cols[c] for c in KEY_COLUMNS]
+    flags_accepted, flags_busy = cols["reverse_accepted"], cols["busy_with_other_peers"]
+    counts, seen_first, seen_last = cols["n"], cols["first_seen"], cols["last_seen"]
     total = table.num_rows
+    explain = explainer.explain
+    out = run.explanations
     for i in range(total):
-        key = RecordKey(
-            **{c: cols[c][i] for c in KEY_COLUMNS},
-            reverse_accepted=bool(cols["reverse_accepted"][i]),
-            busy_with_other_peers=bool(cols["busy_with_other_peers"][i]),
-        )
-        body = explainer.explain(key)
-        first = cols["first"][i]
-        n = int(cols["n"][i])
+        fields: dict[str, Any] = dict(zip(KEY_COLUMNS, [c[i] for c in key_cols], strict=True))
+        key = RecordKey(**fields, reverse_accepted=bool(flags_accepted[i]), busy_with_other_peers=bool(flags_busy[i]))
+        n = counts[i]
+        line = first_line[i]
         entry: dict[str, Any] = {
-            "record_index": first["l"] if first["l"] >= 0 else None,
-            "source": first["o"] or None,
+            "record_index": line if line >= 0 else None,
+            "source": first_source[i] or None,
             "records": n,
         }
-        entry.update(body)
-        if cols["first_seen"][i] is not None:
-            entry["first_seen"] = cols["first_seen"][i]
-            entry["last_seen"] = cols["last_seen"][i]
-        run.explanations.append(entry)
+        entry.update(explain(key))
+        if seen_first[i] is not None:
+            entry["first_seen"] = seen_first[i]
+            entry["last_seen"] = seen_last[i]
+        out.append(entry)
         run.records += n
         if progress is not None and (i % 5000 == 0 or i == total - 1):
             progress(i + 1, total)
+    run.python_seconds = time.perf_counter() - began - run_sql
     run.distinct = len(explainer._cache)
     run.evaluations = explainer.evaluations
     run.classes = len(explainer._decisions)

@@ -99,7 +99,9 @@ class Explainer:
         self.snapshot = snapshot
         self._evals: dict[Flow, FlowEvaluation] = {}
         self._cache: dict[RecordKey, dict[str, Any]] = {}
-        self._decisions: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._decisions: dict[tuple[Any, ...], tuple[dict[str, Any], tuple[Hop, ...] | None]] = {}
+        self._own: dict[str | None, frozenset[str]] = {}
+        self._ports: dict[int | None, Any] = {}
         self._addr_classes: dict[str | None, Any] = {}
         self._fix_templates: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         self.evaluations = 0
@@ -122,16 +124,17 @@ class Explainer:
         if hit is not None:
             return hit
         ck = self._class_key(key)
-        decision = self._decisions.get(ck)
-        if decision is None:
-            decision = self._decisions[ck] = self._explain(key)
-        out = {k: v for k, v in decision.items() if k != _FIX_HOPS}
+        found = self._decisions.get(ck)
+        if found is None:
+            body = self._explain(key)
+            found = self._decisions[ck] = (body, body.pop(_FIX_HOPS, None))
+        decision, hops = found
+        out = dict(decision)
         out["flow"] = self._flow_json(key)
         src, dst = self._packet_addresses(key)
         if WHERE in out["message"]:
             where = f"{_endpoint(src, key.srcport, key.protocol)} -> {_endpoint(dst, key.dstport, key.protocol)}"
             out["message"] = out["message"].replace(WHERE, f"{where} ({_proto(key.protocol)})")
-        hops = decision.get(_FIX_HOPS)
         if hops and src is not None and dst is not None and key.protocol is not None:
             out["fixes"] = self._fixes(
                 ck, hops, Packet(src, dst, key.protocol, key.srcport, key.dstport, None, None, out["packet"])
@@ -171,8 +174,17 @@ class Explainer:
         addr = self._addr
 
         sp, dp = key.srcport, key.dstport
-        mine = self.snapshot.enis.get(key.interface_id or "")
-        own = set(mine.addresses) if mine is not None else set()
+        own = self._own.get(key.interface_id)
+        if own is None:
+            mine = snap.enis.get(key.interface_id or "")
+            own = self._own[key.interface_id] = frozenset(mine.addresses if mine is not None else ())
+        ports = self._ports
+        pc_s = ports.get(sp)
+        if pc_s is None:
+            pc_s = ports[sp] = (snap.port_class(sp), is_service_port(sp))
+        pc_d = ports.get(dp)
+        if pc_d is None:
+            pc_d = ports[dp] = (snap.port_class(dp), is_service_port(dp))
         return (
             tuple(a in own for a in (key.srcaddr, key.dstaddr, key.pkt_srcaddr, key.pkt_dstaddr)),
             key.interface_id,
@@ -182,10 +194,8 @@ class Explainer:
             addr(key.pkt_srcaddr),
             addr(key.pkt_dstaddr),
             key.protocol,
-            snap.port_class(sp),
-            snap.port_class(dp),
-            is_service_port(sp),
-            is_service_port(dp),
+            pc_s,
+            pc_d,
             None if sp is None or dp is None else (sp > dp) - (sp < dp),
             key.tcp_flags,
             key.reject_reason,

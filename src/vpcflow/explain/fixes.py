@@ -22,6 +22,7 @@ from vpcflow.snapshot import Eni, NetworkAcl, Snapshot
 from vpcflow.snapshot.addr import host_cidr, parse_ip
 
 MAX_RULE = 32766
+BLAST_SAMPLE = 10  # interface ids listed in a blast radius; the count is always complete
 NACL_QUOTA = 20  # entries per ACL, direction and address family, default deny included (adjustable to 40)
 PROTO_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6", -1: "-1"}
 LINUX_EPHEMERAL = (32768, 61000)  # AWS NACL docs' figure for many Linux kernels
@@ -145,7 +146,11 @@ def _sg_rule_fix(
     tf["description"] = desc
     verb = "ingress" if inbound else "egress"
     others = sorted(e.eni_id for e in snap.members(gid) if e.eni_id != eni.eni_id)
-    blast: dict[str, Any] = {"security_group": gid, "other_interfaces": others, "other_interface_count": len(others)}
+    blast: dict[str, Any] = {
+        "security_group": gid,
+        "other_interfaces": others[:BLAST_SAMPLE],
+        "other_interface_count": len(others),
+    }
     if peer_kind == "group":
         blast["peer_group_members"] = len(snap.members(peer_value))
     summary = (
@@ -364,4 +369,5 @@ def bpa_fixes(snap: Snapshot, eni: Eni, egress: bool) -> list[dict[str, Any]]:
         {flag.replace("-", "_"): target, "internet_gateway_exclusion_mode": mode},
     )
     cli = f"aws ec2 create-vpc-block-public-access-exclusion --{flag} {target} --internet-gateway-exclusion-mode {mode}"
-    return [_fix(summary, cli, tf, {"subnet": eni.subnet_id, "interfaces": enis, "interface_count": len(enis)})]
+    blast = {"subnet": eni.subnet_id, "interfaces": enis[:BLAST_SAMPLE], "interface_count": len(enis)}
+    return [_fix(summary, cli, tf, blast)]
