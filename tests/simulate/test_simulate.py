@@ -264,3 +264,29 @@ def test_traffic_to_a_secondary_address_is_logged_under_the_primary(tmp_path: Pa
     simulate(snap, scen({**DB, "to": "10.0.2.21"}), tmp_path, seed=3)
     server_in = [line for line in records(tmp_path) if line.startswith(SERVER) and " ingress " in line]
     assert server_in == [server_in[0]] and server_in[0].split()[1:4] == ["10.0.1.10", "10.0.2.20", "10.0.2.21"]
+
+
+def test_transit_gateway_flow_logs_are_skipped_with_a_note(tmp_path: Path) -> None:
+    snap = two_tier()
+    snap["FlowLogs"].append({"FlowLogId": "fl-tgw", "ResourceId": "tgw-0123", "TrafficType": "ALL"})
+    result = simulate(snap, scen(DB), tmp_path, seed=1)
+    assert result.notes == ["Not simulated: fl-tgw (transit gateway)."]
+    assert [f.flow_log_id for f in result.flow_logs] == ["fl-1234abcd"]
+
+
+def test_private_instance_behind_an_internet_gateway_gets_no_reply(tmp_path: Path) -> None:
+    snap = two_tier()
+    snap["RouteTables"] = [
+        {
+            "RouteTableId": "rtb-1",
+            "VpcId": "vpc-abcdefab012345678",
+            "Associations": [{"Main": True}],
+            "Routes": [
+                {"DestinationCidrBlock": "10.0.0.0/16", "GatewayId": "local", "State": "active"},
+                {"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": "igw-1", "State": "active"},
+            ],
+        }
+    ]
+    simulate(snap, scen({**DB, "to": "198.51.100.9", "port": 443}), tmp_path, seed=1)
+    got = rows(records(tmp_path))
+    assert [(r["interface-id"], r["flow-direction"]) for r in got] == [(CLIENT, "egress")]

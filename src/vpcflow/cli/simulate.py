@@ -110,6 +110,8 @@ def command(
             labels=Path(labels_path) if labels_path else None,
             progress=lambda done: bar.update(task, completed=done),
         )
+    for note in result.notes:
+        click.echo(f"vpcflow: {note}", err=True)
     for warning in result.warnings:
         click.echo(f"vpcflow: {warning}", err=True)
     if fmt == "json":

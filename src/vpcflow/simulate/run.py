@@ -89,6 +89,7 @@ class Result:
     labels: str | None
     policy_calls: int
     seed: int
+    notes: list[str] = field(default_factory=list)
 
     @property
     def records(self) -> int:
@@ -107,6 +108,7 @@ class Result:
             "flow_logs": [vars(f) for f in self.flow_logs],
             "elements": [{**vars(e), "blocked_by": sorted(e.blocked_by)} for e in self.elements],
             "warnings": self.warnings,
+            "notes": self.notes,
         }
 
 
@@ -221,7 +223,10 @@ def simulate(
     snap = snapshot if isinstance(snapshot, Snapshot) else load_snapshot(snapshot)
     topo = build_topology(snap.raw)
     if not topo.flow_logs:
-        raise InputError("The snapshot has no FlowLogs: nothing would be logged. Add a flow log to simulate.")
+        skipped = f" (skipped: {', '.join(topo.skipped)})" if topo.skipped else ""
+        raise InputError(
+            f"The snapshot has no VPC, subnet or ENI flow log{skipped}: nothing would be logged. Add one to simulate."
+        )
     for fl in topo.flow_logs:
         if fl.destination_type not in ("s3", "cloud-watch-logs"):
             raise InputError(
@@ -317,7 +322,14 @@ def simulate(
     for fl in topo.flow_logs:
         results[fl.id].files = delivered[fl.id].files
     _check_expectations(scenario, elements, judge)
-    result = Result(list(results.values()), elements, str(labels_path) if labels_path else None, judge.calls, run_seed)
+    result = Result(
+        list(results.values()),
+        elements,
+        str(labels_path) if labels_path else None,
+        judge.calls,
+        run_seed,
+        notes=[f"Not simulated: {s}." for s in topo.skipped],
+    )
     if out is not None and not to_aws:
         (out / "simulation.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
     return result

@@ -67,6 +67,7 @@ class Topology:
     by_ip: dict[int, Interface] = field(default_factory=dict)
     nat_for_subnet: dict[str, Interface] = field(default_factory=dict)
     flow_logs: list[FlowLogSpec] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # flow logs the simulator does not write (TGW)
 
     def interface(self, key: str) -> Interface:
         eni = self.interfaces.get(key)
@@ -131,6 +132,11 @@ def build_topology(data: Mapping[str, Any], default_region: str = "us-east-1") -
             if route.get("DestinationCidrBlock") == "0.0.0.0/0" and nat_id in nat_enis:
                 topo.nat_for_subnet[subnet_id] = nat_enis[nat_id]
     for raw in data.get("FlowLogs", []) or []:
+        resource = str(raw.get("ResourceId") or "")
+        fmt = raw.get("LogFormat")
+        if resource.startswith("tgw") or (fmt and parse_log_format(fmt).is_transit_gateway):
+            topo.skipped.append(f"{raw.get('FlowLogId', 'a flow log')} (transit gateway)")
+            continue
         topo.flow_logs.append(_flow_log(raw, topo, vpc_owner, default_region))
     return topo
 

@@ -239,6 +239,9 @@ class Judge:
             if route.target_kind == "NatGatewayId":
                 nat = self.topo.nat_for_subnet.get(client.subnet_id)
                 return (VIA_NAT, nat) if nat is not None else (NO_ROUTE, None)
+            eni = self.snapshot.enis.get(client.id)
+            if route.target.startswith("igw-") and eni is not None and not eni.public_ips:
+                return NO_ROUTE, None  # an internet gateway translates only public addresses: no reply
             return DIRECT, None
         if server is not None and self._is_internet(src):
             eni = self.snapshot.enis.get(server.id)
