@@ -221,3 +221,43 @@ def test_nat_gateway_records_with_packet_addresses(tmp_path: Path) -> None:
     expected = [" ".join(line.split()) for line in expected]
     assert expected, "the corpus has the NAT example"
     assert sorted(lines) == sorted(expected)
+
+
+def test_service_name_traffic_path_and_flow_direction(tmp_path: Path) -> None:
+    """Version 5: an instance calls S3 through an internet gateway (traffic-path 8), service named in pkt-*."""
+    fmt = (
+        "${version} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${start} ${end} ${type} ${packets} "
+        "${bytes} ${account-id} ${vpc-id} ${subnet-id} ${instance-id} ${interface-id} ${region} ${az-id} "
+        "${sublocation-type} ${sublocation-id} ${action} ${tcp-flags} ${pkt-srcaddr} ${pkt-dstaddr} "
+        "${pkt-src-aws-service} ${pkt-dst-aws-service} ${traffic-path} ${flow-direction} ${log-status}"
+    )
+    snap = snapshot(
+        [eni(ENI, "10.0.0.71", SUBNET, ["sg-app"], instance="i-0c50d5961bcb2d47b", public="3.104.1.1")],
+        [sg("sg-app", [])],
+        [nacl("acl-1", [SUBNET], ALLOW_ALL_ACL)],
+        [flow_log(ENI, log_format=fmt)],
+        cidr="10.0.0.0/16",
+    )
+    for raw in snap["Vpcs"] + snap["NetworkInterfaces"]:
+        raw["OwnerId"] = "123456789012"
+    snap["Subnets"][0].update(AvailabilityZone="ap-southeast-2a", AvailabilityZoneId="apse2-az3")
+    call = {
+        "from": ENI,
+        "to": "52.95.128.179",
+        "port": 80,
+        "count": 1,
+        "src_port": 34210,
+        "packets": 7,
+        "bytes": 471,
+        "response_packets": 14,
+        "response_bytes": 15044,
+        "start": 1616729292 - 1616729100,
+        "duration": 0,
+        "session_seconds": 57,
+        "response_delay": 0,
+    }
+    scen = scenario_from_dict(
+        {"start": 1616729100, "duration": "5m", "aws_services": {"S3": ["52.95.128.0/21"]}, "elements": [call]}
+    )
+    simulate(snap, scen, tmp_path, seed=1)
+    assert sorted(records(tmp_path)) == sorted(doc_lines("traffic-path"))

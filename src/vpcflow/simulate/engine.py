@@ -523,6 +523,7 @@ def to_records(
     meta: dict[str, pa.Array],
     version: int,
     columns: set[str] | None = None,
+    services: tuple[tuple[str, int, int], ...] = (),
 ) -> pa.Table:
     """Canonical record columns (catalog names; NULL where AWS writes '-') plus the truth columns.
 
@@ -576,7 +577,20 @@ def to_records(
     def pad(arr: pa.Array, value: object, typ: pa.DataType) -> pa.Array:
         return pa.concat_arrays([arr.cast(typ), pa.repeat(pa.scalar(value, typ), n_nd)])
 
+    def service(name: str) -> pa.Array:
+        """The AWS service whose address range holds the packet address, as the scenario names them."""
+        ips = agg[name].to_numpy().astype(np.int64)
+        found = np.full(len(ips), -1, dtype=np.int64)
+        for i, (_, first, size) in enumerate(services):
+            found = np.where((found < 0) & (ips >= first) & (ips < first + size), i, found)
+        words = pa.array([s[0] for s in services] or [""], pa.string())
+        named = words.take(pa.array(np.maximum(found, 0))) if len(ips) else pa.array([], pa.string())
+        named = pc.if_else(pa.array(found >= 0), named, pa.scalar(None, pa.string()))
+        return pa.concat_arrays([named, pa.nulls(n_nd, pa.string())])
+
     builders: dict[str, Any] = {
+        "pkt_src_aws_service": lambda: service("pkt_src"),
+        "pkt_dst_aws_service": lambda: service("pkt_dst"),
         "version": lambda: pa.repeat(pa.scalar(version, pa.int32()), n_ok + n_nd),
         "srcaddr": lambda: address(True),
         "dstaddr": lambda: address(False),

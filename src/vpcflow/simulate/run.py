@@ -296,7 +296,7 @@ def simulate(
             for fl in topo.flow_logs:
                 agg = engine.aggregate(pieces, fl, covered[fl.id])
                 quiet = engine.nodata(active, np.flatnonzero(covered[fl.id]), fl, nd_lo, nd_hi, n_ifaces)
-                records = engine.to_records(agg, quiet, fl, meta, fl.layout.version)
+                records = engine.to_records(agg, quiet, fl, meta, fl.layout.version, services=scenario.aws_services)
                 if "reject_reason" in fl.layout.columns:
                     records = _with_reject_reason(records, judge)
                 batch.append((delivered[fl.id], records))

@@ -8,6 +8,7 @@ name: my-vpc
 start: 2026-11-25T00:00:00Z     # first second simulated (UTC)
 duration: 1d                    # 90s, 15m, 6h, 1d
 names: {web: eni-0a1b2c3d4e5f60001}
+aws_services: {S3: [52.95.128.0/21]}   # optional: fills pkt-src-aws-service / pkt-dst-aws-service
 elements:
   - {name: web, kind: web, from: internet, to: web, port: 443, rate: 2/s}
   - {name: ssh-brute, kind: brute_force, from: 198.51.100.7, to: bastion, port: 22, count: 300, start: 10h, duration: 15m}
@@ -26,6 +27,7 @@ from typing import Any
 import yaml
 
 from vpcflow.errors import InputError
+from vpcflow.simulate import addr
 
 KINDS = (
     "connections",
@@ -105,6 +107,7 @@ class Scenario:
     seed: int | None
     names: Mapping[str, str] = field(default_factory=dict)
     elements: tuple[Element, ...] = ()
+    aws_services: tuple[tuple[str, int, int], ...] = ()  # (service, first address, size) for pkt-*-aws-service
 
     @property
     def end(self) -> float:
@@ -319,6 +322,14 @@ def scenario_from_dict(data: Any, source: str = "the scenario") -> Scenario:
     aliases = data.get("names") or {}
     if not isinstance(aliases, Mapping):
         raise InputError(f"{source}: names must map a short name to an ENI, IP or CIDR.")
+    services = data.get("aws_services") or {}
+    if not isinstance(services, Mapping):
+        raise InputError(f"{source}: aws_services must map a service name (S3, EC2 ...) to CIDR blocks.")
+    blocks = []
+    for service, cidrs in services.items():
+        for cidr in cidrs if isinstance(cidrs, list | tuple) else [cidrs]:
+            first, size = addr.network(str(cidr))
+            blocks.append((str(service), first, size))
     seed = data.get("seed")
     return Scenario(
         name=str(data.get("name") or "scenario"),
@@ -327,6 +338,7 @@ def scenario_from_dict(data: Any, source: str = "the scenario") -> Scenario:
         seed=int(seed) if seed is not None else None,
         names={str(k): str(v) for k, v in aliases.items()},
         elements=elements,
+        aws_services=tuple(sorted(blocks, key=lambda b: (b[1], -b[2]))),
     )
 
 
