@@ -290,3 +290,22 @@ def test_private_instance_behind_an_internet_gateway_gets_no_reply(tmp_path: Pat
     simulate(snap, scen({**DB, "to": "198.51.100.9", "port": 443}), tmp_path, seed=1)
     got = rows(records(tmp_path))
     assert [(r["interface-id"], r["flow-direction"]) for r in got] == [(CLIENT, "egress")]
+
+
+def test_a_window_past_the_size_limit_is_split_into_several_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vpcflow.simulate import delivery
+
+    monkeypatch.setattr(delivery, "MAX_FILE_BYTES", 2000)  # AWS: 75 MB; small here to exercise the split
+    simulate(two_tier(), scen({**DB, "count": 60, "duration": "3m"}, duration="5m"), tmp_path, seed=1)
+    files = sorted(tmp_path.rglob("*.log.gz"))
+    assert len(files) > 3
+    stamps = {parse_key(str(p.relative_to(tmp_path / "sim-bucket"))).timestamp for p in files}  # type: ignore[union-attr]
+    assert len(stamps) == 1 and len({p.name for p in files}) == len(files)
+    for p in files:
+        text = gzip.decompress(p.read_bytes())
+        assert len(text) <= 2000 and text.startswith(b"version ")
+    labels = pq.read_table(tmp_path / "labels.parquet").to_pylist()
+    assert len(labels) == len(read_lines(tmp_path))
+    assert {str(x["source_object"]) for x in labels} == {str(p) for p in files}
