@@ -9,6 +9,7 @@ import boto3
 import pyarrow.parquet as pq
 import pytest
 
+from tests.simulate.test_cli import run
 from tests.simulate.test_simulate import CLIENT, DB, SERVER, scen, two_tier
 from vpcflow.errors import AwsAccessError
 from vpcflow.simulate import simulate
@@ -57,3 +58,42 @@ def test_labels_are_never_silently_skipped(aws: str) -> None:
 
     with pytest.raises(InputError, match="--labels"):
         simulate(two_tier(), scen(DB), None, to_aws=True)
+
+
+def test_simulate_from_a_snapshot_taken_by_vpcflow_snapshot(
+    aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A live account (moto) → `vpcflow snapshot` → simulate: the shapes describe calls return are read as is."""
+    ec2 = boto3.client("ec2")
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="live-logs")
+    vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.8.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="db", Description="db", VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=group,
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [{"CidrIp": "10.8.0.0/16"}]}
+        ],
+    )
+    server = ec2.create_network_interface(SubnetId=subnet, Groups=[group], PrivateIpAddress="10.8.1.20")
+    client = ec2.create_network_interface(SubnetId=subnet, PrivateIpAddress="10.8.1.10")
+    ec2.create_flow_logs(
+        ResourceIds=[vpc],
+        ResourceType="VPC",
+        TrafficType="REJECT",
+        LogDestinationType="s3",
+        LogDestination="arn:aws:s3:::live-logs",
+    )
+    code, _, err = run(["snapshot", "-o", str(tmp_path / "snap.json")], capsys)
+    assert code == 0, err
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(
+        "start: 2026-11-25T00:00:00Z\nduration: 10m\nelements:\n"
+        f"  - {{name: probe, from: {client['NetworkInterface']['NetworkInterfaceId']}, "
+        f"to: {server['NetworkInterface']['NetworkInterfaceId']}, port: 22, count: 5}}\n"
+    )
+    result = simulate(
+        tmp_path / "snap.json", __import__("vpcflow.simulate").simulate.load_scenario(scenario), tmp_path / "out"
+    )
+    assert result.elements[0].rejects == 5 and result.elements[0].blocked_by == {f"security-group inbound {group}"}

@@ -42,7 +42,7 @@ from vpcflow.simulate.scenario import parse_seconds, parse_time
 @click.option("--seed", type=int, help="Random seed: the same seed, snapshot and scenario give the same files.")
 @click.option("--start", help="Override the scenario's start time (ISO-8601, UTC).")
 @click.option("--duration", help="Override the scenario's duration (90s, 15m, 6h, 1d).")
-@format_option()
+@format_option(choices=("table", "json"))
 def command(
     snapshot_path: str | None,
     scenario_path: str | None,
