@@ -309,3 +309,20 @@ def test_a_window_past_the_size_limit_is_split_into_several_files(
     labels = pq.read_table(tmp_path / "labels.parquet").to_pylist()
     assert len(labels) == len(read_lines(tmp_path))
     assert {str(x["source_object"]) for x in labels} == {str(p) for p in files}
+
+
+def test_nitro_interfaces_capture_per_minute_whatever_the_setting(tmp_path: Path) -> None:
+    long_session = {**DB, "packets": 300, "bytes": 300_000, "session_seconds": 500}
+    scenario = scenario_from_dict(
+        {"start": "2026-11-25T00:00:00Z", "duration": "20m", "nitro": [SERVER], "elements": [long_session]}
+    )
+    simulate(two_tier(interval=600), scenario, tmp_path, seed=3)
+    got = rows(records(tmp_path, nodata=True))
+    for iface, width in ((CLIENT, 600), (SERVER, 60)):
+        mine = [r for r in got if r["interface-id"] == iface and r["log-status"] == "OK"]
+        assert all(int(r["start"]) // width == int(r["end"]) // width for r in mine)
+        nodata = [r for r in got if r["interface-id"] == iface and r["log-status"] == "NODATA"]
+        assert nodata and all(int(r["end"]) - int(r["start"]) == width - 1 for r in nodata)
+    server = [r for r in got if r["interface-id"] == SERVER and r["flow-direction"] == "ingress"]
+    client = [r for r in got if r["interface-id"] == CLIENT and r["flow-direction"] == "egress"]
+    assert len(server) >= 8 > len(client)

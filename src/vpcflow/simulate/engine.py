@@ -335,7 +335,17 @@ def split_windows(views: dict[str, npt.NDArray[Any]]) -> dict[str, npt.NDArray[A
 # 3. records of one flow log
 
 
-def aggregate(pieces: dict[str, npt.NDArray[Any]], flow_log: FlowLogSpec, covered: npt.NDArray[np.bool_]) -> pa.Table:
+def intervals(flow_log: FlowLogSpec, nitro: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    """Each interface's aggregation interval: the flow log's, but never over 60 s on a Nitro instance."""
+    return np.where(nitro, min(flow_log.interval, CAPTURE), flow_log.interval).astype(np.int64)
+
+
+def aggregate(
+    pieces: dict[str, npt.NDArray[Any]],
+    flow_log: FlowLogSpec,
+    covered: npt.NDArray[np.bool_],
+    nitro: npt.NDArray[np.bool_] | None = None,
+) -> pa.Table:
     """The flow log's records: its interfaces' pieces summed per 5-tuple, direction, action and window.
 
     The eleven grouping fields are packed into four integers first: hashing four int64 keys is several
@@ -348,7 +358,8 @@ def aggregate(pieces: dict[str, npt.NDArray[Any]], flow_log: FlowLogSpec, covere
     elif flow_log.traffic_type == "REJECT":
         mask &= pieces["reject"].astype(bool)
     c = {k: a[mask] for k, a in pieces.items()}
-    agg = c["window"] * CAPTURE // flow_log.interval
+    per_eni = intervals(flow_log, nitro if nitro is not None else np.zeros(len(covered), dtype=bool))
+    agg = c["window"] * CAPTURE // per_eni[c["eni"].astype(np.int64)]
     base = int(agg.min()) if len(agg) else 0
     span = int(agg.max()) - base + 1 if len(agg) else 1
     k1 = ((c["eni"].astype(np.int64) * 2 + c["direction"]) * 2 + c["reject"]) * 256 + c["protocol"]
@@ -472,19 +483,33 @@ def nodata(
     lo: float,
     hi: float,
     n_ifaces: int,
+    nitro: npt.NDArray[np.bool_] | None = None,
 ) -> pa.Table:
     """A NODATA row per covered interface per aggregation window of [lo, hi) with no traffic at all.
 
-    ``active`` holds ``window60 * n_ifaces + eni`` for every piece of the chunk (any action).
+    ``active`` holds ``window60 * n_ifaces + eni`` for every piece of the chunk (any action). Each row
+    carries its interface's interval (60 s on Nitro, else the flow log's).
     """
-    interval = flow_log.interval
-    windows = np.arange(int(np.ceil(lo / interval)), int(np.ceil(hi / interval)), dtype=np.int64)
-    if not len(windows) or not len(covered_idx):
-        return pa.table({"eni": np.zeros(0, np.int64), "agg": np.zeros(0, np.int64)})
-    busy = np.unique((active // n_ifaces) * CAPTURE // interval * n_ifaces + active % n_ifaces)
-    grid = (windows[:, None] * n_ifaces + covered_idx[None, :]).reshape(-1)
-    quiet = grid[~np.isin(grid, busy)]
-    return pa.table({"eni": quiet % n_ifaces, "agg": quiet // n_ifaces})
+    per_eni = intervals(flow_log, nitro if nitro is not None else np.zeros(n_ifaces, dtype=bool))
+    parts = []
+    for interval in np.unique(per_eni[covered_idx]).tolist() if len(covered_idx) else []:
+        group = covered_idx[per_eni[covered_idx] == interval]
+        windows = np.arange(int(np.ceil(lo / interval)), int(np.ceil(hi / interval)), dtype=np.int64)
+        if not len(windows):
+            continue
+        busy = np.unique((active // n_ifaces) * CAPTURE // interval * n_ifaces + active % n_ifaces)
+        grid = (windows[:, None] * n_ifaces + group[None, :]).reshape(-1)
+        quiet = grid[~np.isin(grid, busy)]
+        parts.append((quiet % n_ifaces, quiet // n_ifaces, np.full(len(quiet), interval, dtype=np.int64)))
+    if not parts:
+        return pa.table({"eni": np.zeros(0, np.int64), "agg": np.zeros(0, np.int64), "interval": np.zeros(0, np.int64)})
+    return pa.table(
+        {
+            "eni": np.concatenate([p[0] for p in parts]),
+            "agg": np.concatenate([p[1] for p in parts]),
+            "interval": np.concatenate([p[2] for p in parts]),
+        }
+    )
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -533,7 +558,8 @@ def to_records(
     wanted = set(columns if columns is not None else flow_log.layout.columns) | set(ALWAYS)
     n_ok, n_nd = agg.num_rows, quiet.num_rows
     eni = pa.array(np.concatenate([agg["eni"].to_numpy(), quiet["eni"].to_numpy()]).astype(np.int64))
-    window_start = quiet["agg"].to_numpy() * flow_log.interval
+    quiet_interval = quiet["interval"].to_numpy() if n_nd else np.zeros(0, dtype=np.int64)
+    window_start = quiet["agg"].to_numpy() * quiet_interval
     reject = agg["reject"].combine_chunks()
 
     def ip(name: str) -> pa.Array:
@@ -606,7 +632,7 @@ def to_records(
             [agg["start"].combine_chunks().cast(pa.int64()), pa.array(window_start, pa.int64())]
         ),
         "end": lambda: pa.concat_arrays(
-            [agg["end"].combine_chunks().cast(pa.int64()), pa.array(window_start + flow_log.interval - 1, pa.int64())]
+            [agg["end"].combine_chunks().cast(pa.int64()), pa.array(window_start + quiet_interval - 1, pa.int64())]
         ),
         "action": lambda: text(pc.if_else(reject, "REJECT", "ACCEPT").cast(pa.string()), None),
         "log_status": lambda: text("OK", "NODATA"),

@@ -252,6 +252,7 @@ def simulate(
     ifaces = engine.Interfaces.of(topo)
     meta = engine.interface_columns(ifaces)
     n_ifaces = max(1, len(ifaces.items))
+    nitro = _nitro_mask(scenario, ifaces)
     covered = {fl.id: np.array([fl.covers(i) for i in ifaces.items], dtype=bool) for fl in topo.flow_logs}
     label_writer = _Labels(labels_path, scenario, judge)
     results = {fl.id: FlowLogResult(fl.id, _destination(fl)) for fl in topo.flow_logs}
@@ -294,8 +295,8 @@ def simulate(
             nd_lo, nd_hi = max(c_lo, scenario.start), min(c_hi, scenario.end)
             batch: list[tuple[Deliverer, pa.Table]] = []
             for fl in topo.flow_logs:
-                agg = engine.aggregate(pieces, fl, covered[fl.id])
-                quiet = engine.nodata(active, np.flatnonzero(covered[fl.id]), fl, nd_lo, nd_hi, n_ifaces)
+                agg = engine.aggregate(pieces, fl, covered[fl.id], nitro)
+                quiet = engine.nodata(active, np.flatnonzero(covered[fl.id]), fl, nd_lo, nd_hi, n_ifaces, nitro)
                 records = engine.to_records(agg, quiet, fl, meta, fl.layout.version, services=scenario.aws_services)
                 if "reject_reason" in fl.layout.columns:
                     records = _with_reject_reason(records, judge)
@@ -333,6 +334,17 @@ def simulate(
     if out is not None and not to_aws:
         (out / "simulation.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
     return result
+
+
+def _nitro_mask(scenario: Scenario, ifaces: engine.Interfaces) -> npt.NDArray[np.bool_]:
+    """Which interfaces sit on Nitro instances (the scenario's ``nitro``: ``all``, or ENI IDs and names)."""
+    if "all" in scenario.nitro:
+        return np.array([i.instance_id is not None for i in ifaces.items], dtype=bool)
+    wanted = {scenario.names.get(n, n) for n in scenario.nitro}
+    unknown = sorted(w for w in wanted if w not in {i.id for i in ifaces.items})
+    if unknown:
+        raise InputError(f"nitro names {', '.join(unknown)}, which the snapshot has no interface for.")
+    return np.array([i.id in wanted for i in ifaces.items], dtype=bool)
 
 
 def _deliver_batch(batch: list[tuple[Deliverer, pa.Table]]) -> None:

@@ -9,6 +9,7 @@ start: 2026-11-25T00:00:00Z     # first second simulated (UTC)
 duration: 1d                    # 90s, 15m, 6h, 1d
 names: {web: eni-0a1b2c3d4e5f60001}
 aws_services: {S3: [52.95.128.0/21]}   # optional: fills pkt-src-aws-service / pkt-dst-aws-service
+nitro: all                             # optional: interfaces on Nitro instances capture per 60 s (or a list)
 elements:
   - {name: web, kind: web, from: internet, to: web, port: 443, rate: 2/s}
   - {name: ssh-brute, kind: brute_force, from: 198.51.100.7, to: bastion, port: 22, count: 300, start: 10h, duration: 15m}
@@ -108,6 +109,7 @@ class Scenario:
     names: Mapping[str, str] = field(default_factory=dict)
     elements: tuple[Element, ...] = ()
     aws_services: tuple[tuple[str, int, int], ...] = ()  # (service, first address, size) for pkt-*-aws-service
+    nitro: tuple[str, ...] = ()  # interfaces on Nitro instances (60-second capture whatever the setting); "all"
 
     @property
     def end(self) -> float:
@@ -330,6 +332,13 @@ def scenario_from_dict(data: Any, source: str = "the scenario") -> Scenario:
         for cidr in cidrs if isinstance(cidrs, list | tuple) else [cidrs]:
             first, size = addr.network(str(cidr))
             blocks.append((str(service), first, size))
+    nitro_raw = data.get("nitro")
+    if nitro_raw is None or nitro_raw is False:
+        nitro: tuple[str, ...] = ()
+    elif nitro_raw is True or nitro_raw == "all":
+        nitro = ("all",)
+    else:
+        nitro = tuple(str(x) for x in (nitro_raw if isinstance(nitro_raw, list) else [nitro_raw]))
     seed = data.get("seed")
     return Scenario(
         name=str(data.get("name") or "scenario"),
@@ -339,6 +348,7 @@ def scenario_from_dict(data: Any, source: str = "the scenario") -> Scenario:
         names={str(k): str(v) for k, v in aliases.items()},
         elements=elements,
         aws_services=tuple(sorted(blocks, key=lambda b: (b[1], -b[2]))),
+        nitro=nitro,
     )
 
 
