@@ -128,7 +128,7 @@ def _shape(
 
     # TCP sessions whose handshake never completes: the client retries its SYN (and the server its
     # SYN-ACK when only the response is dropped) with exponential back-off: 1, 3, 7 ... seconds.
-    retries = (s.element % 3 + 1).astype(np.int64)
+    retries = s.sport.astype(np.int64) % 3 + 1  # 1-3 retries, varying from connection to connection
     stalled = full & tcp & ~(req_ok & resp_ok) & ~s.explicit
     req_p = np.where(stalled, 1 + retries, req_p)
     req_b = np.where(stalled, (1 + retries) * 60, req_b)
