@@ -62,7 +62,7 @@ def families(draw: st.DrawFn) -> list[RecordKey]:
     return out
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.sampled_from(CASES), st.lists(families(), min_size=1, max_size=4))
 def test_shared_decisions_equal_fresh_ones(case_id: str, groups: list[list[RecordKey]]) -> None:
     shared = Explainer(snapshot(case_id))

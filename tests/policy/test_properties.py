@@ -92,7 +92,7 @@ def verdicts(raw: dict[str, Any], flow: Flow) -> tuple[Any, ...]:
     return (ev.request_allowed, ev.response_allowed, ev.request, ev.response)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(snapshots(), flows(), st.randoms(use_true_random=False))
 def test_nacl_entry_order_in_the_input_changes_nothing(raw: dict[str, Any], flow: Flow, rnd: Any) -> None:
     shuffled = copy.deepcopy(raw)
@@ -101,7 +101,7 @@ def test_nacl_entry_order_in_the_input_changes_nothing(raw: dict[str, Any], flow
     assert verdicts(raw, flow) == verdicts(shuffled, flow)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(snapshots(), flows(), st.sampled_from(SG_IDS), sg_permissions(), st.booleans())
 def test_adding_a_security_group_allow_never_blocks_an_allowed_flow(
     raw: dict[str, Any], flow: Flow, gid: str, perm: dict[str, Any], egress: bool
@@ -118,7 +118,7 @@ def test_adding_a_security_group_allow_never_blocks_an_allowed_flow(
         assert after.response_allowed
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(snapshots(), flows(), st.sampled_from(ACL_IDS), nacl_entries())
 def test_adding_an_acl_allow_never_blocks_an_allowed_flow(
     raw: dict[str, Any], flow: Flow, acl_id: str, entry: dict[str, Any]
@@ -138,7 +138,7 @@ def test_adding_an_acl_allow_never_blocks_an_allowed_flow(
         assert after.response_allowed
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(snapshots(), flows())
 def test_a_response_to_an_accepted_request_never_meets_a_security_group_blocker(
     raw: dict[str, Any], flow: Flow

@@ -151,7 +151,7 @@ def explain_relation(
     table: pa.Table = con.sql(sql).to_arrow_table()
     run_sql = time.perf_counter() - began
     run = ExplainRun(sql_seconds=run_sql)
-    explainer = Explainer(snapshot)
+    explainer = Explainer(snapshot, memo=per_record)
     names = [c for c in table.column_names if c != "first"]
     cols = {name: table.column(name).to_pylist() for name in names}
     first = table.column("first").combine_chunks()
@@ -182,7 +182,7 @@ def explain_relation(
         if progress is not None and (i % 5000 == 0 or i == total - 1):
             progress(i + 1, total)
     run.python_seconds = time.perf_counter() - began - run_sql
-    run.distinct = len(explainer._cache)
+    run.distinct = len(explainer._cache) if per_record else total
     run.evaluations = explainer.evaluations
     run.classes = len(explainer._decisions)
     return run

@@ -35,6 +35,7 @@ WHERE = "\x00where\x00"  # placeholder for the tuple's own "src:port -> dst:port
 _FIX_HOPS = "\x00fix_hops"
 _PEER = "\x00peer\x00"
 _PEER_SLUG = "\x00peer_slug\x00"
+_MARKED = "\x00marked"
 
 
 @lru_cache(maxsize=262144)
@@ -43,22 +44,33 @@ def _slug_of(cidr: str) -> str:
 
 
 def _templatize(fix: dict[str, Any], peer: str) -> dict[str, Any]:
-    """Replace the peer's /32 (/128) and its Terraform-name form by placeholders."""
+    """Replace the peer's /32 (/128) and its Terraform-name form by placeholders.
+
+    A fix that does not name the peer (an ACL entry for a subnet, ICMP from anywhere) is kept as is
+    and shared by every tuple of its class.
+    """
     cidr = host_cidr(peer)
     slug = _slug_of(cidr)
     out = dict(fix)
+    marked = False
     for k in ("summary", "aws_cli", "terraform"):
-        out[k] = fix[k].replace(cidr, _PEER).replace(slug, _PEER_SLUG)
+        text = fix[k].replace(cidr, _PEER).replace(slug, _PEER_SLUG)
+        marked = marked or text != fix[k]
+        out[k] = text
+    out[_MARKED] = marked
     return out
 
 
 def _render(template: dict[str, Any], peer: str) -> dict[str, Any]:
+    if not template[_MARKED]:
+        return {k: v for k, v in template.items() if k != _MARKED}
     cidr = host_cidr(peer)
-    slug = _slug_of(cidr)
-    out = dict(template)
-    for k in ("summary", "aws_cli", "terraform"):
-        out[k] = template[k].replace(_PEER, cidr).replace(_PEER_SLUG, slug)
-    return out
+    return {
+        "summary": template["summary"].replace(_PEER, cidr),
+        "aws_cli": template["aws_cli"].replace(_PEER, cidr),
+        "terraform": template["terraform"].replace(_PEER, cidr).replace(_PEER_SLUG, _slug_of(cidr)),
+        "blast_radius": template["blast_radius"],
+    }
 
 
 @dataclass(frozen=True)
@@ -95,8 +107,10 @@ def _proto(proto: int | None) -> str:
 class Explainer:
     """Explains tuples against one snapshot, caching policy evaluations shared by many tuples."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, *, memo: bool = True) -> None:
+        """``memo=False`` when every tuple comes once (grouped input): no per-tuple cache to fill."""
         self.snapshot = snapshot
+        self.memo = memo
         self._evals: dict[Flow, FlowEvaluation] = {}
         self._cache: dict[RecordKey, dict[str, Any]] = {}
         self._decisions: dict[tuple[Any, ...], tuple[dict[str, Any], tuple[Hop, ...] | None]] = {}
@@ -139,7 +153,8 @@ class Explainer:
             out["fixes"] = self._fixes(
                 ck, hops, Packet(src, dst, key.protocol, key.srcport, key.dstport, None, None, out["packet"])
             )
-        self._cache[key] = out
+        if self.memo:
+            self._cache[key] = out
         return out
 
     def _addr(self, value: str | None) -> Any:
