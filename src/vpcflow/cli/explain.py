@@ -65,6 +65,9 @@ def _run_store(snap: Snapshot, store_dir: str, per_record: bool) -> ExplainRun:
 
     con = connect(store_dir)
     console = stderr_console()
+    quarantined = int(con.sql("SELECT count(*) FROM quarantine").fetchall()[0][0])
+    if quarantined:
+        console.print(f"note: {quarantined} line(s) of this store are quarantined and not explained.")
     if not console.is_terminal:
         return explain_relation(
             con, snap, "flows" if per_record else "rejects", "flows", per_record=per_record, include_accepted=per_record
