@@ -153,19 +153,26 @@ class Judge:
         dp_c = np.searchsorted(self.port_bounds, s.dport.astype(np.int64), side="right").astype(np.int64)
         oneway = (s.mode == ONEWAY).astype(np.int64)
         n_ip, n_port = len(self.ip_bounds) + 1, len(self.port_bounds) + 1
-        key = (((src_c * n_ip + dst_c) * 256 + s.protocol.astype(np.int64)) * n_port + sp_c) * n_port + dp_c
-        key = key * 2 + oneway
+        fits = n_ip * n_ip * 256 * n_port * n_port * 2 < 2**62  # the packed key is stable across chunks
+        if fits:
+            key = (((src_c * n_ip + dst_c) * 256 + s.protocol.astype(np.int64)) * n_port + sp_c) * n_port + dp_c
+            key = key * 2 + oneway
+        else:  # a snapshot with very many boundaries: number the (src, dst) pairs first so the key fits
+            _, pair = np.unique(np.stack([src_c, dst_c], axis=1), axis=0, return_inverse=True)
+            key = ((pair.reshape(-1).astype(np.int64) * 256 + s.protocol) * n_port + sp_c) * n_port + dp_c
+            key = key * 2 + oneway
         out = np.zeros((n, _N_FIELDS), dtype=np.int32)
         if n:
             uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
             table = np.zeros((len(uniq), _N_FIELDS), dtype=np.int32)
             for row, (k, i) in enumerate(zip(uniq.tolist(), first.tolist(), strict=True)):
-                cached = self._cache.get((k,))
+                cached = self._cache.get((k,)) if fits else None
                 if cached is None:
                     cached = self._evaluate(
                         int(s.src[i]), int(s.dst[i]), int(s.protocol[i]), int(s.sport[i]), int(s.dport[i])
                     )
-                    self._cache[(k,)] = cached
+                    if fits:
+                        self._cache[(k,)] = cached
                 table[row] = cached
             out = table[inverse.reshape(-1)]
         col = out.T
