@@ -89,6 +89,23 @@ def check_config(rules: Iterable[Rule], config: DetectConfig) -> None:
         rule_params(by_id[rule_id], config)
 
 
+def used_columns(rules: Iterable[Rule], config: DetectConfig) -> set[str]:
+    """Every column the rules (and the evidence) read, for engines that load records once."""
+    from sqlglot import exp
+
+    from vpcflow.engines.base import parse
+
+    columns = set(EVIDENCE_COLUMNS) | {"date", "hour"}
+    for rule in rules:
+        try:
+            tree = parse(rendered_sql(rule, config))
+        except InputError:
+            continue  # reported when the rule runs
+        columns |= {c.name for c in tree.find_all(exp.Column)}
+        columns |= set(rule.evidence_match)
+    return columns
+
+
 def rendered_sql(rule: Rule, config: DetectConfig, extra: dict[str, Any] | None = None) -> str:
     return render(
         rule.sql, rule_params(rule, config, extra), internal_cidrs=config.internal_cidrs, search_path=search_path(rule)
@@ -211,6 +228,10 @@ def run_rules(
             result.warnings.append(f"suppression '{s.reason}' expired on {s.expires} and was ignored")
     if threat_list is not None:
         engine.register("threat_list", threat_list)
+    rules = list(rules)
+    prepare = getattr(engine, "prepare", None)
+    if prepare is not None:
+        prepare(used_columns(rules, config))
     for rule in rules:
         if on_rule:
             on_rule(rule)

@@ -1,6 +1,7 @@
 {#- Hourly reject counts per entity scored against the entity's own earlier hours (z-score).
     Set `entity` (a column of rejects) before including. Hours with no rejects count as zero from the
-    entity's first appearance on, so a quiet baseline is really quiet. -#}
+    entity's first appearance on, so a quiet baseline is really quiet. Only entities with an hour of at
+    least min_rejects are scored: the zero-filled grid of every other source would be all cost. -#}
 WITH bins AS (
     SELECT {{ Sql(entity) }} AS entity, date_trunc('hour', start) AS bin_start,
            count(*) AS rejects, min(start) AS first_seen, max("end") AS last_seen
@@ -11,8 +12,13 @@ WITH bins AS (
 hours AS (
     SELECT DISTINCT date_trunc('hour', start) AS bin_start FROM flows WHERE start IS NOT NULL
 ),
+candidates AS (
+    SELECT DISTINCT entity FROM bins WHERE rejects >= {{ min_rejects }}
+),
 firsts AS (
-    SELECT entity, min(bin_start) AS first_bin FROM bins GROUP BY entity
+    SELECT b.entity, min(b.bin_start) AS first_bin
+    FROM bins AS b JOIN candidates AS c ON c.entity = b.entity
+    GROUP BY b.entity
 ),
 filled AS (
     SELECT f.entity, h.bin_start, COALESCE(b.rejects, 0) AS rejects, b.first_seen, b.last_seen

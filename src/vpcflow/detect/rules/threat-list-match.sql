@@ -37,22 +37,20 @@ tests:
     threat_list: [192.0.2.0/24]
     records: [{dstport: 22}]
 --- */
-WITH hits AS (
-    SELECT f.*, t.indicator, t.label, f.srcaddr AS matched_ip, f.dstaddr AS local_ip, 'inbound' AS direction
-    FROM flows AS f JOIN threat_list AS t ON {{ ipnum('f.srcaddr') }} BETWEEN t.lo AND t.hi
-    WHERE f.action IS NOT NULL
+WITH sides AS (
+    SELECT start, "end", action, packets, bytes, srcaddr AS matched_ip, dstaddr AS local_ip, 'inbound' AS direction
+    FROM flows WHERE action IS NOT NULL AND srcaddr IS NOT NULL
     UNION ALL
-    SELECT f.*, t.indicator, t.label, f.dstaddr AS matched_ip, f.srcaddr AS local_ip, 'outbound' AS direction
-    FROM flows AS f JOIN threat_list AS t ON {{ ipnum('f.dstaddr') }} BETWEEN t.lo AND t.hi
-    WHERE f.action IS NOT NULL
+    SELECT start, "end", action, packets, bytes, dstaddr AS matched_ip, srcaddr AS local_ip, 'outbound' AS direction
+    FROM flows WHERE action IS NOT NULL AND dstaddr IS NOT NULL
+),
+hits AS (
+    SELECT s.*, t.indicator, t.label
+    FROM sides AS s JOIN threat_list AS t ON {{ ipnum('s.matched_ip') }} BETWEEN t.lo AND t.hi
     UNION ALL
-    SELECT f.*, t.indicator, t.label, f.srcaddr AS matched_ip, f.dstaddr AS local_ip, 'inbound' AS direction
-    FROM flows AS f JOIN threat_list AS t ON lower(f.srcaddr) = t.address
-    WHERE f.action IS NOT NULL AND f.srcaddr LIKE '%:%'
-    UNION ALL
-    SELECT f.*, t.indicator, t.label, f.dstaddr AS matched_ip, f.srcaddr AS local_ip, 'outbound' AS direction
-    FROM flows AS f JOIN threat_list AS t ON lower(f.dstaddr) = t.address
-    WHERE f.action IS NOT NULL AND f.dstaddr LIKE '%:%'
+    SELECT s.*, t.indicator, t.label
+    FROM sides AS s JOIN threat_list AS t ON lower(s.matched_ip) = t.address
+    WHERE s.matched_ip LIKE '%:%'
 )
 SELECT
     matched_ip,
