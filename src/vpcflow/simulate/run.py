@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from vpcflow.errors import InputError
 from vpcflow.simulate import engine
 from vpcflow.simulate.delivery import AwsTarget, Deliverer, FolderTarget, Target, Written
-from vpcflow.simulate.generators import FULL, Plan, Sessions, generate, make_plans
+from vpcflow.simulate.generators import Plan, Sessions, generate, make_plans
 from vpcflow.simulate.scenario import Scenario
 from vpcflow.simulate.topology import FlowLogSpec, build_topology
 from vpcflow.simulate.verdict import Judge
@@ -405,4 +405,4 @@ def _check_expectations(scenario: Scenario, elements: list[ElementResult], judge
             )
 
 
-__all__ = ["FULL", "Result", "simulate"]
+__all__ = ["LABEL_SCHEMA", "Result", "simulate"]
