@@ -84,8 +84,8 @@ def test_calls_grow_with_regions_and_pages_not_vpcs(aws: str, monkeypatch: pytes
         # one log group and one role behind 500 flow logs: each read once, not per VPC
         assert big["DescribeLogGroups"] == small["DescribeLogGroups"] == 1
         assert big["GetRole"] == small["GetRole"] == 1
-        # a second region with the same 1,000 VPCs: the region's calls, again independent of VPCs
-        _make_vpcs("eu-west-1", 1000, 0, "flow-logs", role)
+        # a second region (10 VPCs): its own per-region calls are added, the role is still read once
+        _make_vpcs("eu-west-1", 10, 0, "flow-logs", role)
         two, _ = _audit_calls(monkeypatch, ["us-east-1", "eu-west-1"])
         per_region_ops = (
             "DescribeVpcs",
@@ -96,6 +96,5 @@ def test_calls_grow_with_regions_and_pages_not_vpcs(aws: str, monkeypatch: pytes
             "DescribeLogStreams",
         )
         for op in per_region_ops:
-            assert two[op] == 2 * big[op], op
+            assert two[op] == big[op] + small[op], op
         assert two["GetRole"] == 1  # IAM is global: the role is read once per account
-        assert sum(two.values()) < 2 * sum(big.values())

@@ -50,9 +50,13 @@ class World:
     ids: dict[str, str] = field(default_factory=dict)
     flow_logs: dict[str, str] = field(default_factory=dict)
     creds: dict[str, str] | None = None
+    _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def client(self, service: str, region: str = "us-east-1") -> Any:
-        return session(region, self.creds).client(service)
+        """One client per service and region (making a boto3 client costs far more than a moto call)."""
+        if (service, region) not in self._clients:
+            self._clients[(service, region)] = session(region, self.creds).client(service)
+        return self._clients[(service, region)]
 
     # -- building blocks ----------------------------------------------------------------------------
     def vpc(self, name: str, region: str = "us-east-1", cidr: str = "10.0.0.0/16", enis: int = 1) -> str:

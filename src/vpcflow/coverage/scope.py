@@ -107,6 +107,8 @@ def assume_role_session(
         raise AwsAccessError(describe_aws_error(err, f"assuming role {role_arn}")) from err
     creds = RefreshableCredentials.create_from_metadata(metadata, refresh_using=fetch, method="sts-assume-role")
     bc = botocore.session.get_session()
+    # share the caller's loaded service models: an organization has many accounts, not many APIs
+    bc.register_component("data_loader", base._session.get_component("data_loader"))
     bc._credentials = creds  # type: ignore[attr-defined]
     return boto3.session.Session(botocore_session=bc, region_name=base.region_name)
 
@@ -142,9 +144,24 @@ def enabled_regions(acct: AccountSession, home_region: str) -> list[str]:
     )
 
 
+_LOADER: Any = None
+_LOADER_LOCK = threading.Lock()
+
+
+def _shared_loader(session: boto3.session.Session) -> None:
+    """Parse the service models once per process (the EC2 model alone takes a second to load)."""
+    global _LOADER
+    with _LOADER_LOCK:
+        if _LOADER is None:
+            _LOADER = session._session.get_component("data_loader")
+        else:
+            session._session.register_component("data_loader", _LOADER)
+
+
 def resolve(req: ScopeRequest, hooks: list[ApiHook] | None = None) -> Scope:
     """Sessions for every account in scope and the regions to audit in each."""
     base = make_session(req.profile)
+    _shared_loader(base)
     home = base.region_name or "us-east-1"
     me = caller_account(base)
     hooks = hooks or []
