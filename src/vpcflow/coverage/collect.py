@@ -216,6 +216,8 @@ def _cwl_freshness(
             for st in page.get("logStreams", []):
                 last = _ms(st.get("lastEventTimestamp"))
                 if last is None or last < cutoff:
+                    if last is not None:  # the newest of the older streams: says when data stopped
+                        streams.append((st["logStreamName"], last))
                     done = True
                     break
                 streams.append((st["logStreamName"], last))

@@ -376,7 +376,7 @@ class Evaluator:
             senders = len(self.topo.covered_enis(resource_id))
         if senders == 0:
             return Check(Code.NO_RECENT_DATA, None, "no data, and no network interface that could send any")
-        last = fresh.last.isoformat() if fresh.last else "never"
+        last = fresh.last.isoformat() if fresh.last else f"none since {cutoff.isoformat(timespec='seconds')}"
         return Check(
             Code.NO_RECENT_DATA,
             False,
@@ -439,14 +439,14 @@ class Evaluator:
                     covered_by="all-subnets",
                 )
         if not evidence:
-            where = "or on its VPC " if r.resource_type in (ResourceType.SUBNET, ResourceType.NETWORK_INTERFACE) else ""
-            return Verdict(
-                r,
-                Code.NO_FLOW_LOG,
-                f"no flow log on the {r.resource_type.level} {where}records its traffic",
-                evidence,
-                notes,
-            )
+            label = {
+                ResourceType.VPC: "VPC",
+                ResourceType.SUBNET: "subnet or its VPC",
+                ResourceType.NETWORK_INTERFACE: "ENI, its subnet or its VPC",
+                ResourceType.TRANSIT_GATEWAY: "transit gateway",
+                ResourceType.TRANSIT_GATEWAY_ATTACHMENT: "attachment or its transit gateway",
+            }[r.resource_type]
+            return Verdict(r, Code.NO_FLOW_LOG, f"no flow log on the {label} records its traffic", evidence, notes)
         rank = {code: i for i, code in enumerate(FLOW_LOG_CHECKS)}
         closest = max(evidence, key=lambda e: rank[e.cause])
         code = closest.cause
