@@ -301,3 +301,58 @@ def test_emit_cli(aws: str, capsys: pytest.CaptureFixture[str]) -> None:
         f"--flow-log-ids {w.flow_logs['accept-only']}"
     )
     assert Code.NO_FLOW_LOG
+
+
+def test_organization_end_to_end(aws: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two accounts, two regions, every state: audit, enable --apply, audit passes, enable changes nothing."""
+    org = session().client("organizations")
+    org.create_organization(FeatureSet="ALL")
+    member = org.create_account(Email="m@example.com", AccountName="member")["CreateAccountStatus"]["AccountId"]
+    creds = (
+        session()
+        .client("sts")
+        .assume_role(RoleArn=f"arn:aws:iam::{member}:role/VpcflowEnable", RoleSessionName="setup")["Credentials"]
+    )
+    mcreds = {
+        "aws_access_key_id": creds["AccessKeyId"],
+        "aws_secret_access_key": creds["SecretAccessKey"],
+        "aws_session_token": creds["SessionToken"],
+    }
+    mine = build_mixed(ACCOUNT)
+    theirs = build_mixed(member, creds=mcreds, suffix="-member")
+    scope = ["--organization", "--role-name", "VpcflowEnable", "--regions", REGIONS]
+    rc, out, _ = _run(capsys, "audit", *scope, "--grace", "0", "--format", "json")
+    data = json.loads(out)
+    assert rc == 1 and set(data["summary"]["accounts"]) == {ACCOUNT, member}
+    failing = {(v["account_id"], v["verdict"]) for v in data["verdicts"] if not v["compliant"]}
+    assert (
+        (member, "ACCEPT_ONLY") in failing
+        and (member, "DELIVERY_FAILED") in failing
+        and (ACCOUNT, "DESTINATION_MISSING") in failing
+    )
+    rc, out, err = _run(capsys, "enable", *scope, "--grace", "0", "--apply", "--format", "json")
+    assert rc == 0, err
+    applied = json.loads(out)["applied"]
+    assert theirs.flow_logs["accept-only"] in applied["deleted"] and mine.flow_logs["accept-only"] in applied["deleted"]
+    # each account got its own delivery role, trusting flow logs from that account only
+    member_iam = session(creds=mcreds).client("iam")
+    trust = member_iam.get_role(RoleName="vpcflow-flow-logs-delivery")["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Condition"]["StringEquals"] == {"aws:SourceAccount": member}
+    rc, out, _ = _run(capsys, "audit", *scope, "--format", "json")
+    assert rc == 0, [
+        (v["account_id"], v["resource_id"], v["verdict"]) for v in json.loads(out)["verdicts"] if not v["compliant"]
+    ]
+    rc, out, err = _run(capsys, "enable", *scope, "--apply", "--format", "json")
+    assert rc == 0, err
+    assert json.loads(out)["plan"]["summary"]["changes"] == 0
+
+
+def test_subnets_and_enis_defer_to_the_vpc_flow_log(aws: str, capsys: pytest.CaptureFixture[str]) -> None:
+    w = build_mixed(ACCOUNT)
+    rc, out, err = _run(capsys, "enable", "--regions", "us-east-1", "--levels", "all", "--format", "json")
+    assert rc == 0, err
+    items = {i["resource_id"]: i for i in json.loads(out)["items"]}
+    assert items[w.ids["unlogged"]]["action"] == "create"
+    for child in ("unlogged/subnet", "unlogged/eni0"):
+        assert items[w.ids[child]]["action"] == "skip"
+        assert w.ids["unlogged"] in items[w.ids[child]]["reason"]

@@ -136,7 +136,7 @@ class World:
         self.client("s3", region).put_object(Bucket=bucket, Key=key, Body=b"")
 
 
-def build_mixed(account: str, creds: dict[str, str] | None = None) -> World:
+def build_mixed(account: str, creds: dict[str, str] | None = None, suffix: str = "") -> World:
     """us-east-1 and eu-west-1 with one VPC in each state the audit knows."""
     w = World(account, creds=creds)
     good = w.role("flow-logs-good")
@@ -162,14 +162,14 @@ def build_mixed(account: str, creds: dict[str, str] | None = None) -> World:
     w.events("stale-group", f"{w.ids['stale/eni0']}-all", timedelta(days=3))
     # eu-west-1
     eu = "eu-west-1"
-    w.bucket("vpcflow-test-logs-eu", eu)
+    w.bucket(f"vpcflow-test-logs-eu{suffix}", eu)
     w.vpc("s3-compliant", region=eu, cidr="10.11.0.0/16")
-    fl = w.s3_flow_log("s3-compliant", "s3-compliant", "vpcflow-test-logs-eu", region=eu)
-    w.s3_object("vpcflow-test-logs-eu", fl, eu)
-    w.bucket("vpcflow-test-doomed", eu)
+    fl = w.s3_flow_log("s3-compliant", "s3-compliant", f"vpcflow-test-logs-eu{suffix}", region=eu)
+    w.s3_object(f"vpcflow-test-logs-eu{suffix}", fl, eu)
+    w.bucket(f"vpcflow-test-doomed{suffix}", eu)
     w.vpc("bucket-gone", region=eu, cidr="10.12.0.0/16")
-    w.s3_flow_log("bucket-gone", "bucket-gone", "vpcflow-test-doomed", traffic="REJECT", region=eu)
-    w.client("s3", eu).delete_bucket(Bucket="vpcflow-test-doomed")
+    w.s3_flow_log("bucket-gone", "bucket-gone", f"vpcflow-test-doomed{suffix}", traffic="REJECT", region=eu)
+    w.client("s3", eu).delete_bucket(Bucket=f"vpcflow-test-doomed{suffix}")
     w.vpc("group-gone", region=eu, cidr="10.13.0.0/16")
     w.log_group("doomed-group", eu)
     w.cwl_flow_log("group-gone", "group-gone", "doomed-group", good, region=eu)
