@@ -44,11 +44,21 @@ WITH sides AS (
     SELECT start, "end", action, packets, bytes, dstaddr AS matched_ip, srcaddr AS local_ip, 'outbound' AS direction
     FROM flows WHERE action IS NOT NULL AND dstaddr IS NOT NULL
 ),
+numbered AS (
+    -- the address as a number once per record, so the range join compares integers
+    SELECT *, {{ ipnum('matched_ip') }} AS ip_num FROM sides
+),
+bounds AS (
+    SELECT min(lo) AS lo, max(hi) AS hi FROM threat_list
+),
 hits AS (
-    SELECT s.*, t.indicator, t.label
-    FROM sides AS s JOIN threat_list AS t ON {{ ipnum('s.matched_ip') }} BETWEEN t.lo AND t.hi
+    SELECT n.start, n."end", n.action, n.packets, n.bytes, n.matched_ip, n.local_ip, n.direction, t.indicator, t.label
+    FROM numbered AS n
+    CROSS JOIN bounds AS b
+    JOIN threat_list AS t ON n.ip_num >= t.lo AND n.ip_num <= t.hi
+    WHERE n.ip_num BETWEEN b.lo AND b.hi
     UNION ALL
-    SELECT s.*, t.indicator, t.label
+    SELECT s.start, s."end", s.action, s.packets, s.bytes, s.matched_ip, s.local_ip, s.direction, t.indicator, t.label
     FROM sides AS s JOIN threat_list AS t ON lower(s.matched_ip) = t.address
     WHERE s.matched_ip LIKE '%:%'
 )
