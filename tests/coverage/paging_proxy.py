@@ -47,7 +47,8 @@ class _Handler(BaseHTTPRequestHandler):
         params = dict(parse_qsl(body.decode())) if body and self.command == "POST" else {}
         if params.get("Action"):
             self.seen.append(dict(params))
-        pending = self.faults.get(params.get("Action", ""), [])
+        key = params.get("Action", "") + ("+DryRun" if params.get("DryRun") == "true" else "")
+        pending = self.faults.get(key, [])
         if pending:
             code, message = pending.pop(0)
             err = (
@@ -109,7 +110,8 @@ class _Handler(BaseHTTPRequestHandler):
 def paging_proxy(
     upstream: str, faults: dict[str, list[tuple[str, str]]] | None = None, seen: list[dict[str, str]] | None = None
 ) -> Iterator[str]:
-    """A proxy URL; ``faults`` are errors to answer before forwarding, ``seen`` records EC2 requests."""
+    """A proxy URL; ``faults`` are errors to answer before forwarding (keyed by EC2 action, with
+    ``+DryRun`` for dry runs), ``seen`` records EC2 requests."""
     handler = type(
         "Handler", (_Handler,), {"upstream": upstream, "faults": faults or {}, "seen": seen if seen is not None else []}
     )

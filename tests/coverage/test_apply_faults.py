@@ -40,7 +40,8 @@ def test_retries_while_the_new_role_propagates(aws: str, monkeypatch: pytest.Mon
         report = apply_plan(plan, sessions, sleep=slept.append)
     assert report.failed == []
     assert slept == [2.0, 4.0]
-    creates = [p for p in seen if p["Action"] == "CreateFlowLogs"]
+    creates = [p for p in seen if p["Action"] == "CreateFlowLogs" and "DryRun" not in p]
+    assert len([p for p in seen if p.get("DryRun") == "true"]) == 1  # one permission preflight per account-region
     per_token = Counter(p["ClientToken"] for p in creates)
     # two batches (REJECT for new flow logs, ALL for the ACCEPT-only replacement); the first was tried
     # three times, each retry the same request with the same ClientToken
@@ -76,3 +77,19 @@ def test_gives_up_after_the_propagation_timeout(aws: str, monkeypatch: pytest.Mo
         report = apply_plan(plan, sessions, propagation_timeout=30, sleep=slept.append)
     assert sum(slept) >= 30 and len(slept) < 10
     assert any("Unable to assume given IAM role" in f for f in report.failed)
+
+
+def test_preflight_refusal_changes_nothing(aws: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    w = build_mixed(ACCOUNT)
+    refusal = ("UnauthorizedOperation", "You are not authorized to perform this operation.")
+    with paging_proxy(aws, faults={"CreateFlowLogs+DryRun": [refusal]}) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy)
+        plan, sessions = _plan()
+        report = apply_plan(plan, sessions, sleep=lambda _s: None)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws)
+    assert report.done == [] and report.created == {}
+    assert len(report.failed) == 1 and "nothing changed" in report.failed[0]
+    iam = session().client("iam")
+    assert "vpcflow-flow-logs-delivery" not in {r["RoleName"] for r in iam.list_roles()["Roles"]}
+    ids = {fl["FlowLogId"] for fl in session().client("ec2").describe_flow_logs()["FlowLogs"]}
+    assert w.flow_logs["accept-only"] in ids

@@ -61,6 +61,14 @@ def apply_plan(
     sleep: Callable[[float], None] = time.sleep,
 ) -> ApplyReport:
     report = ApplyReport()
+    refused = _preflight(plan, sessions, report)
+    if refused:
+        plan = Plan(
+            [i for i in plan.items if i.account_id not in refused],
+            [s for s in plan.support if s.account_id not in refused],
+            plan.blockers,
+            plan.options,
+        )
     failed_support: set[tuple[str, str]] = set()
     for s in plan.support:
         try:
@@ -84,6 +92,39 @@ def apply_plan(
             _create_batch(sessions[acct_id], region, chunk, report, propagation_timeout, sleep)
     _delete_replaced(plan, sessions, report)
     return report
+
+
+# -- permission preflight -------------------------------------------------------------------------------
+def _preflight(plan: Plan, sessions: dict[str, AccountSession], report: ApplyReport) -> set[str]:
+    """Ask EC2 with ``DryRun`` whether each account may create its flow logs, before changing anything.
+
+    An account whose caller lacks ``ec2:CreateFlowLogs`` (or ``iam:PassRole`` for the role) is left
+    untouched, so a missing permission never leaves a delivery role or log group without flow logs.
+    """
+    refused: set[str] = set()
+    first: dict[tuple[str, str], PlanItem] = {}
+    for item in plan.items:
+        if item.action in ("create", "replace") and item.spec is not None:
+            first.setdefault((item.account_id, item.region), item)
+    for (acct_id, region), item in sorted(first.items()):
+        if acct_id in refused:
+            continue
+        req = _create_request(region, [item])
+        req.pop("ClientToken")
+        try:
+            sessions[acct_id].client("ec2", region).create_flow_logs(DryRun=True, **req)
+        except ClientError as err:
+            code = _code(err)
+            if code in ("UnauthorizedOperation", "AccessDenied", "AccessDeniedException"):
+                refused.add(acct_id)
+                report.failed.append(
+                    f"account {acct_id}: nothing changed, the caller may not create flow logs in {region} "
+                    f"({describe_aws_error(err, 'checking permissions with DryRun')})"
+                )
+            # DryRunOperation means it would have succeeded; anything else is judged by the real call
+        except BotoCoreError:
+            pass
+    return refused
 
 
 # -- supporting resources -------------------------------------------------------------------------------
