@@ -195,7 +195,9 @@ def test_resource_ids_and_from_audit(aws: str, capsys: pytest.CaptureFixture[str
     assert rc == 2 and "vpc-0000000000000dead" in err
     audit_file = tmp_path / "audit.json"
     _run(capsys, "audit", "--regions", "eu-west-1", "--grace", "0", "--format", "json", "--output", str(audit_file))
-    rc, out, err = _run(capsys, "enable", "--from-audit", str(audit_file), "--grace", "0", "--format", "json")
+    rc, out, err = _run(
+        capsys, "enable", "--from-audit", str(audit_file), "--format", "json"
+    )  # its --grace 0 is reused
     plan = json.loads(out)
     acting = {i["resource_id"] for i in plan["items"] if i["action"] in ("create", "replace")}
     assert w.ids["bucket-gone"] in acting and w.ids["group-gone"] in acting

@@ -166,6 +166,16 @@ def command(ctx: click.Context, **kw: Any) -> None:
             kw["accounts"] = ",".join(accts)
         if not levels:
             levels = ",".join(sorted({_level_of(v["resource_type"]) for v in data["verdicts"]}))
+        # re-read the state with the thresholds the audit used, unless given again here
+        used = data.get("options") or {}
+        for key, opt in (("grace", "grace_hours"), ("stale_after", "stale_after_hours")):
+            if opt in used and ctx.get_parameter_source(key) != click.core.ParameterSource.COMMANDLINE:
+                kw[key] = float(used[opt])
+        if (
+            used.get("check_freshness") is False
+            and ctx.get_parameter_source("no_freshness") != click.core.ParameterSource.COMMANDLINE
+        ):
+            kw["no_freshness"] = True
     if only is not None and not levels:
         levels = ",".join(sorted({_level_of(str(resource_type_of_id(r))) for r in only}))
     kw["levels"] = levels

@@ -125,6 +125,7 @@ def run_audit(
         accounts=[a.account_id for a in scope.accounts],
         regions=sorted({r for rs in scope.regions.values() for r in rs}),
         api_calls=counter.count,
+        options=opts.describe(),
     )
     return result, inventories, scope
 
@@ -138,4 +139,5 @@ def audit_snapshot(path: Path, opts: AuditOptions) -> AuditResult:
         generated_at=datetime.now(UTC),
         accounts=sorted({i.account_id for i in inventories}),
         regions=sorted({i.region for i in inventories}),
+        options=opts.describe(),
     )

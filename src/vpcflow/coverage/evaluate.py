@@ -40,6 +40,14 @@ class AuditOptions:
     grace: timedelta = timedelta(hours=24)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
+    def describe(self) -> dict[str, Any]:
+        return {
+            "levels": list(self.levels),
+            "check_freshness": self.check_freshness,
+            "stale_after_hours": self.stale_after.total_seconds() / 3600,
+            "grace_hours": self.grace.total_seconds() / 3600,
+        }
+
 
 def role_key(flow_log: dict[str, Any], region: str) -> str | None:
     """The key of a flow log's delivery-role assessment in ``Inventory.roles``."""

@@ -240,6 +240,7 @@ class AuditResult:
     accounts: list[str] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
     api_calls: int = 0
+    options: dict[str, Any] = field(default_factory=dict)  # the thresholds the verdicts were made with
 
     @property
     def compliant(self) -> bool:
@@ -261,7 +262,8 @@ class AuditResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "generated_at": self.generated_at,
-            "summary": self.summary(),
+            "options": self.options,
+            "summary": {**self.summary(), "api_calls": self.api_calls},
             "verdicts": [v.to_dict() for v in self.verdicts],
             "errors": [e.to_dict() for e in self.errors],
         }
