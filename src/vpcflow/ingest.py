@@ -24,6 +24,7 @@ from vpcflow.errors import InputError, VpcflowError
 from vpcflow.records.logformat import Layout, column_name
 from vpcflow.records.parser import (
     ParsedBlock,
+    Quarantined,
     TextParser,
     apply_types,
     canonicalize,
@@ -354,8 +355,14 @@ def ingest(
     return report
 
 
-def load_records(paths: list[str], log_format: str | None = None) -> pa.Table:
-    """Parse flow-log files into canonical records without a store (for commands taking FILE...)."""
+def load_records(
+    paths: list[str], log_format: str | None = None, on_problem: Callable[[str], None] | None = None
+) -> pa.Table:
+    """Parse flow-log files into canonical records without a store (for commands taking FILE...).
+
+    What could not be read is not hidden: ``on_problem`` gets one sentence per file with quarantined
+    lines or a truncated end (the CLI prints them on stderr).
+    """
     from vpcflow.records.logformat import parse_log_format
     from vpcflow.sources.local import local_sources
 
@@ -365,10 +372,18 @@ def load_records(paths: list[str], log_format: str | None = None) -> pa.Table:
         problem = sniff_problem(src, layout)
         if problem:
             raise InputError(problem)
+        bad: list[Quarantined] = []
         try:
             for parsed in read_source(src, layout):
                 parsed.table = _fill_from_key(parsed.table, src)
+                bad += parsed.quarantined
                 blocks.append(parsed)
         except Truncated:
-            pass
+            if on_problem:
+                on_problem(f"{src.uri} is truncated: only the lines before the break were read.")
+        if bad and on_problem:
+            on_problem(
+                f"{src.uri}: {len(bad)} line(s) could not be parsed and were left out "
+                f"(line {bad[0].line + 1}: {bad[0].reason})."
+            )
     return merge_blocks(blocks).table

@@ -230,3 +230,15 @@ def test_one_failed_source_is_reported_and_the_others_are_stored(tmp_path: Path)
     ]
     assert count(tmp_path / "s") == 2
     assert list(Store(tmp_path / "s").manifest()) == [good.uri]  # the failed one is read again next time
+
+
+def test_load_records_reports_what_it_left_out(tmp_path: Path) -> None:
+    from vpcflow.ingest import load_records
+
+    path = write_gz(tmp_path / "a.log.gz", [record(1), "garbage here", record(2)])
+    problems: list[str] = []
+    table = load_records([str(path)], on_problem=problems.append)
+    assert table.num_rows == 2
+    assert problems == [
+        f"{path}: 1 line(s) could not be parsed and were left out (line 3: expected 14 fields, found 2)."
+    ]

@@ -60,7 +60,11 @@ def _engine(opts: dict[str, Any], since: datetime | None, until: datetime | None
             from vpcflow.detect.testing import connect_table
             from vpcflow.ingest import load_records
 
-            table = load_records(list(opts["files"]), log_format=opts["log_format"])
+            table = load_records(
+                list(opts["files"]),
+                log_format=opts["log_format"],
+                on_problem=lambda s: click.echo(f"vpcflow: {s}", err=True),
+            )
             return DuckDBEngine(connect_table(_with_partitions(table)), since=since, until=until)
         if not opts["store_dir"]:
             raise InputError("Give --store DIR (or flow-log FILEs) to run detections with DuckDB.")

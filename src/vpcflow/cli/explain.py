@@ -128,7 +128,7 @@ def command(
     else:
         from vpcflow.ingest import load_records
 
-        table = load_records(list(files), log_format)
+        table = load_records(list(files), log_format, on_problem=lambda s: click.echo(f"vpcflow: {s}", err=True))
         run = explain_table(snap, table, per_record=per_record, include_accepted=per_record)
     fmt = resolve_format(fmt)
     if fmt == "json":
