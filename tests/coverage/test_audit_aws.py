@@ -220,3 +220,33 @@ def test_ocsf_compliance_findings(aws: str, capsys: pytest.CaptureFixture[str]) 
         assert isinstance(e["time"], int) and e["severity_id"] in (1, 2, 3)
     accept = next(e for e in events if e["resources"][0]["data"]["resource_id"] == w.ids["accept-only"])
     assert accept["compliance"]["status"] == "Fail" and accept["compliance"]["status_code"] == "ACCEPT_ONLY"
+
+
+def test_firehose_destination(aws: str) -> None:
+    w = build_mixed(ACCOUNT)
+    w.bucket("vpcflow-test-firehose")
+    fh = session().client("firehose")
+    arn = fh.create_delivery_stream(
+        DeliveryStreamName="flow-logs",
+        DeliveryStreamType="DirectPut",
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": f"arn:aws:iam::{ACCOUNT}:role/firehose",
+            "BucketARN": "arn:aws:s3:::vpcflow-test-firehose",
+        },
+    )["DeliveryStreamARN"]
+    ec2 = session().client("ec2")
+    for name, dest in (("unlogged", arn), ("compliant", arn.replace("flow-logs", "gone-stream"))):
+        resp = ec2.create_flow_logs(
+            ResourceType="VPC",
+            ResourceIds=[w.ids[name]],
+            TrafficType="ALL",
+            LogDestinationType="kinesis-data-firehose",
+            LogDestination=dest,
+        )
+        assert not resp["Unsuccessful"]
+    result, _ = _audit(levels=("vpc",))
+    v = _by_id(result)
+    assert v[w.ids["unlogged"]].code == Code.COMPLIANT
+    assert any("Firehose delivery is not inspected" in n for n in v[w.ids["unlogged"]].notes)
+    gone = next(e for e in v[w.ids["compliant"]].evidence if e.destination_type == "kinesis-data-firehose")
+    assert gone.cause == Code.DESTINATION_MISSING and "gone-stream does not exist" in gone.checks[2].detail
