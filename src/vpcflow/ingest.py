@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,6 +29,7 @@ from vpcflow.records.parser import (
     apply_types,
     canonicalize,
     health_mask,
+    line_numbers,
     merge_blocks,
     split_lines,
 )
@@ -42,6 +43,7 @@ BATCH_SOURCES = 256
 SNIFF_BYTES = 64 << 10
 
 Progress = Callable[[int], None]
+T = TypeVar("T")
 
 
 @dataclass
@@ -106,8 +108,8 @@ class _CountingReader(io.RawIOBase):
         super().close()
 
 
-def _prefetched(chunks: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:
-    """Run the decompressing iterator in its own thread so inflate overlaps parsing."""
+def _prefetched(chunks: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Run the reading iterator (inflate, line splitting) in its own thread so it overlaps parsing."""
     q: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -127,8 +129,7 @@ def _prefetched(chunks: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:
         while True:
             kind, value = q.get()
             if kind == "data":
-                assert isinstance(value, bytes)
-                yield value
+                yield value  # type: ignore[misc]
             elif kind == "error":
                 assert isinstance(value, BaseException)
                 raise value
@@ -175,8 +176,8 @@ def read_source(
 
     with src.open() as raw:
         chunks = text_chunks(_CountingReader(raw, progress))  # type: ignore[arg-type]
-        for block, first_line in split_lines(until_break(_prefetched(chunks))):
-            yield parser.parse_block(block, first_line)
+        for block in _prefetched(split_lines(until_break(chunks))):
+            yield parser.parse_block(*block)
     if broken:
         raise broken[0]
 
@@ -199,7 +200,7 @@ def _read_parquet(src: SourceObject, progress: Progress | None) -> Iterator[Pars
             table = apply_types(table)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
             raise InputError(f"{src.uri} has a column that does not hold flow-log values: {err}.") from err
-        lines = pa.array(range(offset, offset + table.num_rows), type=pa.int64())
+        lines = line_numbers(offset, table.num_rows)
         offset += table.num_rows
         yield ParsedBlock(canonicalize(table, src.uri, lines))
 

@@ -58,7 +58,8 @@ def test_arbitrary_bytes_never_raise(data: bytes) -> None:
 def test_block_boundaries_do_not_change_the_result(text_lines: list[str], block: int) -> None:
     data = ("\n".join(text_lines) + "\n").encode()
     blocks = list(split_lines([data[i : i + block] for i in range(0, len(data), block)], block_size=block))
-    assert b"".join(b for b, _ in blocks) == data
+    assert b"".join(b.data for b in blocks) == data
+    assert [b.first_line for b in blocks] == [sum(x.lines for x in blocks[:i]) for i in range(len(blocks))]
     whole = parse_text(data, "p")
     assert whole.table.num_rows == sum(1 for line in text_lines if line != "junk")
     assert [q.line for q in whole.quarantined] == [i for i, line in enumerate(text_lines) if line == "junk"]

@@ -12,7 +12,9 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -79,8 +81,12 @@ class TextParser:
         self._layout_given = layout is not None
 
     # -- public ---------------------------------------------------------------------------------
-    def parse_block(self, block: bytes, first_line: int) -> ParsedBlock:
-        """Parse ``block`` (whole lines, the last one may lack its newline) whose first line is ``first_line``."""
+    def parse_block(self, block: bytes, first_line: int, lines: int | None = None) -> ParsedBlock:
+        """Parse ``block`` (whole lines, the last one may lack its newline) whose first line is ``first_line``.
+
+        ``lines`` is the block's line count when the caller has it already (``split_lines`` does).
+        """
+        expected_lines = _count_lines(block) if lines is None else lines
         if not block:
             return ParsedBlock(self._empty())
         headers = 0
@@ -93,16 +99,16 @@ class TextParser:
                 headers = 1
                 block = b"" if end < 0 else block[end + 1 :]
                 first_line = 1
+                expected_lines -= 1
                 if not block:
                     return ParsedBlock(self._empty(), headers=headers)
-        expected_lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
         try:
             table = self._fast(block, self.layout, expected_lines)
         except _Invalid:
             result = self._slow(block, first_line)
             result.headers += headers
             return result
-        lines = pa.array(range(first_line, first_line + expected_lines), type=pa.int64())
+        lines = line_numbers(first_line, expected_lines)
         return ParsedBlock(self._canonical(table, self.layout, lines), headers=headers)
 
     # -- fast path ------------------------------------------------------------------------------
@@ -248,6 +254,15 @@ def apply_types(table: pa.Table) -> pa.Table:
     return table
 
 
+def constant(value: str, n: int) -> pa.Array:
+    """``n`` times the same text, dictionary-encoded: one copy of the value, not a million."""
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([value], pa.string()))
+
+
+def line_numbers(first: int, n: int) -> pa.Array:
+    return pa.array(np.arange(first, first + n, dtype=np.int64))
+
+
 def canonicalize(table: pa.Table, source: str, lines: pa.Array, *, tgw_layout: bool = False) -> pa.Table:
     """Typed catalog columns in catalog order, then unknown text columns, then provenance.
 
@@ -269,14 +284,14 @@ def canonicalize(table: pa.Table, source: str, lines: pa.Array, *, tgw_layout: b
             arrays.append(table.column(extra).cast(pa.string()))
             names.append(extra)
     if tgw_layout:
-        record_type: pa.Array | pa.ChunkedArray = pa.repeat(pa.scalar("tgw"), n)
+        record_type = constant("tgw", n)
     elif "account_id" in names:
         account = arrays[names.index("account_id")]
         is_tgw = pc.fill_null(pc.is_in(account, value_set=pa.array(TGW_RESOURCE_TYPES)), False)
-        record_type = pc.if_else(is_tgw, "tgw", "vpc")
+        record_type = pc.if_else(is_tgw, "tgw", "vpc") if pc.any(is_tgw).as_py() else constant("vpc", n)
     else:
-        record_type = pa.repeat(pa.scalar("vpc"), n)
-    arrays += [pa.repeat(pa.scalar(source, pa.string()), n), lines, record_type]
+        record_type = constant("vpc", n)
+    arrays += [constant(source, n), lines, record_type]
     names += ["source_object", "source_line", "record_type"]
     return pa.Table.from_arrays(arrays, names=names)
 
@@ -289,8 +304,23 @@ def complete(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(arrays + [table.column(c) for c in extras], names=RECORD_SCHEMA.names + extras)
 
 
-def split_lines(chunks: Iterable[bytes], block_size: int = 8 << 20) -> Iterator[tuple[bytes, int]]:
-    """Regroup a byte stream into blocks of whole lines, each with the index of its first line."""
+class Block(NamedTuple):
+    """Whole lines of text: the index of the first, and how many there are (counted once, upstream)."""
+
+    data: bytes
+    first_line: int
+    lines: int
+
+
+def _count_lines(data: bytes) -> int:
+    return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+
+
+def split_lines(chunks: Iterable[bytes], block_size: int = 8 << 20) -> Iterator[Block]:
+    """Regroup a byte stream into blocks of whole lines, each with the index of its first line.
+
+    Runs in the reading thread (see ``ingest``), so the line counting overlaps parsing.
+    """
     pending = b""
     line = 0
     buffer: list[bytes] = []
@@ -308,17 +338,18 @@ def split_lines(chunks: Iterable[bytes], block_size: int = 8 << 20) -> Iterator[
             pending = data
             continue
         block, pending = data[: cut + 1], data[cut + 1 :]
-        yield block, line
-        line += block.count(b"\n")
+        count = block.count(b"\n")
+        yield Block(block, line, count)
+        line += count
     data = pending + b"".join(buffer)
     if data:
-        yield data, line
+        yield Block(data, line, _count_lines(data))
 
 
 def parse_text(data: bytes, source: str = "<text>", layout: Layout | None = None) -> ParsedBlock:
     """Parse a whole text at once (small inputs, tests); large inputs go through ``split_lines``."""
     parser = TextParser(source, layout)
-    parts: list[ParsedBlock] = [parser.parse_block(block, first) for block, first in split_lines([data])]
+    parts: list[ParsedBlock] = [parser.parse_block(*block) for block in split_lines([data])]
     return merge_blocks(parts)
 
 
