@@ -66,7 +66,7 @@ QUERY = """
 from vpcflow.store import connect
 began = time.perf_counter()  # the query as a user runs it: opening the store, then the SQL (not Python's start-up)
 con = connect('{store}')
-extra = con.execute("SELECT srcaddr, count(*) FROM rejects GROUP BY srcaddr").fetch_arrow_table().num_rows
+extra = con.execute("SELECT srcaddr, count(*) FROM rejects GROUP BY srcaddr").to_arrow_table().num_rows
 """
 
 
