@@ -38,3 +38,24 @@ def write_store(root: Path, table: pa.Table) -> Path:
     writer.add(table)
     writer.commit([])
     return root
+
+
+ISSUE_RULES = frozenset(
+    {
+        "port-scan-vertical",
+        "port-sweep-horizontal",
+        "brute-force-auth",
+        "probe-then-accept",
+        "internal-reject",
+        "outbound-reject",
+        "outbound-port-scan",
+        "outbound-port-sweep",
+        "reject-reason-bpa-ec",
+        "reject-spike-eni",
+        "reject-spike-source",
+        "threat-list-match",
+        "log-skipdata",
+        "log-silent",
+    }
+)
+"""The catalog issue 5 asks for, by rule id."""
