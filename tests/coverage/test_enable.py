@@ -13,8 +13,8 @@ import pytest
 from botocore.exceptions import ClientError
 from cfnlint.api import ManualArgs, lint
 
+from tests.cli_runner import run_cli
 from tests.coverage.world import build_mixed, session
-from vpcflow.cli import main
 from vpcflow.coverage.model import Code
 
 ACCOUNT = "123456789012"
@@ -41,12 +41,8 @@ def _flow_logs(region: str) -> dict[str, dict[str, Any]]:
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        rc = main(list(args))
-    except SystemExit as ex:
-        rc = ex.code  # type: ignore[assignment]
-    out = capsys.readouterr()
-    return int(rc or 0), out.out, out.err
+    result = run_cli(*args)
+    return result.code, result.stdout, result.stderr
 
 
 def test_plan_changes_nothing_then_apply_then_compliant_then_idempotent(

@@ -8,21 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import run_cli
 from tests.sources import flowdata
 from tests.sources.flowdata import BUCKET, C, D
 from vpcflow.aws.session import client
-from vpcflow.cli import main
 from vpcflow.store import connect
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        main([*argv, "--no-progress", "--format", "json"])
-        code = 0
-    except SystemExit as done:
-        code = int(done.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    result = run_cli(*argv, "--no-progress", "--format", "json")
+    return result.code, result.stdout, result.stderr
 
 
 def test_ingest_from_s3_with_pruning_is_idempotent(

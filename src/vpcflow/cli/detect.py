@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,20 +24,14 @@ from vpcflow.detect.testing import run_all_tests
 from vpcflow.detect.threats import load_threat_list
 from vpcflow.engines.base import Engine
 from vpcflow.errors import InputError, PartialFailure
+from vpcflow.timeparse import parse_utc
 
 FORMATS = ("table", "json", "jsonl", "ocsf", "asff")
 
 
 def _when(value: str | None, option: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as err:
-        raise InputError(f"{option} {value!r} is not a date or time like 2024-05-01 or 2024-05-01T10:00:00Z.") from err
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed
+    """Naive UTC, as the store's timestamps are."""
+    return parse_utc(value, option).replace(tzinfo=None) if value else None
 
 
 def _select(rules: list[Rule], only: tuple[str, ...]) -> list[Rule]:

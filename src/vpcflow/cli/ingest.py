@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
@@ -14,17 +14,11 @@ from vpcflow.ingest import IngestReport, SourceReport, ingest, sniff_problem
 from vpcflow.records.logformat import Layout, parse_log_format
 from vpcflow.sources.base import SourceObject
 from vpcflow.sources.local import local_sources, stdin_source
+from vpcflow.timeparse import parse_utc
 
 
-def parse_time(value: str | None) -> datetime | None:
-    """ISO dates and times (``2024-05-01``, ``2024-05-01T10:00``), read as UTC."""
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as err:
-        raise InputError(f"{value!r} is not an ISO date or time such as 2024-05-01 or 2024-05-01T10:00Z.") from err
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+def parse_time(value: str | None, what: str = "The time") -> datetime | None:
+    return parse_utc(value, what) if value is not None else None
 
 
 def split_list(values: tuple[str, ...]) -> list[str] | None:
@@ -138,8 +132,8 @@ def command(
             layout=layout,
             accounts=split_list(accounts),
             regions=split_list(regions),
-            since=parse_time(since),
-            until=parse_time(until),
+            since=parse_time(since, "--since"),
+            until=parse_time(until, "--until"),
             enis=split_list(enis),
             log_format=log_format,
             run="cli",

@@ -29,6 +29,7 @@ import yaml
 
 from vpcflow.errors import InputError
 from vpcflow.simulate import addr
+from vpcflow.timeparse import parse_utc
 
 KINDS = (
     "connections",
@@ -137,11 +138,7 @@ def parse_time(value: Any, what: str) -> float:
     text = str(value).strip()
     if text.isdigit():
         return float(text)
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as err:
-        raise InputError(f"{what} {value!r} is not a time such as 2026-11-25T00:00:00Z.") from err
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+    return parse_utc(text, what).timestamp()
 
 
 def _rate(value: Any, what: str) -> float:
