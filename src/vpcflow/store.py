@@ -369,10 +369,6 @@ def _partition_key(value: Any) -> tuple[str, int]:
 
 
 # -- reading ----------------------------------------------------------------------------------------
-def _empty_relation(schema: pa.Schema) -> pa.Table:
-    return schema.empty_table()
-
-
 _DUCKDB_TYPES = {"int32": "INTEGER", "int64": "BIGINT", "string": "VARCHAR", "timestamp": "TIMESTAMP"}
 
 
@@ -403,7 +399,8 @@ def connect(
     store = Store(root)
     if must_exist and not store.exists():
         raise InputError(f"No vpcflow store at {store.root}: run 'vpcflow ingest SOURCE --store {store.root}' first.")
-    store.recover() if store.root.exists() else None
+    if store.root.exists():
+        store.recover()  # finish a commit a crash interrupted before reading
     con = duckdb.connect()
     if threads:
         con.execute(f"SET threads = {int(threads)}")
@@ -417,7 +414,7 @@ def connect(
         present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
         con.execute(f"CREATE VIEW flows AS SELECT {_select_list(present)} FROM {scan}")
     else:
-        empty = _empty_relation(pa.schema([*RECORD_SCHEMA, *PARTITION_FIELDS]))
+        empty = pa.schema([*RECORD_SCHEMA, *PARTITION_FIELDS]).empty_table()
         con.register("_empty_flows", empty)
         con.execute("CREATE VIEW flows AS SELECT * FROM _empty_flows")
     quarantine = sorted(store.quarantine_dir.glob("*.parquet")) if store.quarantine_dir.exists() else []
@@ -425,7 +422,7 @@ def connect(
         pattern = str(store.quarantine_dir / "*.parquet").replace("'", "''")
         con.execute(f"CREATE VIEW quarantine AS SELECT * FROM read_parquet('{pattern}')")
     else:
-        con.register("_empty_quarantine", _empty_relation(QUARANTINE_SCHEMA))
+        con.register("_empty_quarantine", QUARANTINE_SCHEMA.empty_table())
         con.execute("CREATE VIEW quarantine AS SELECT * FROM _empty_quarantine")
     con.execute("CREATE VIEW rejects AS SELECT * FROM flows WHERE action = 'REJECT'")
     con.execute("CREATE VIEW health AS SELECT * FROM flows WHERE log_status IN ('NODATA', 'SKIPDATA')")

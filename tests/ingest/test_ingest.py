@@ -111,7 +111,6 @@ def test_commit_interrupted_after_its_journal_is_rolled_forward(tmp_path: Path) 
     write_gz(tmp_path / "a.log.gz", [record(i) for i in range(10)])
     store = Store(tmp_path / "s")
     writer = store.writer()
-    report = ingest  # noqa: F841 - keep the public path in view; the writer is driven by hand below
     from vpcflow.ingest import read_source
 
     src = next(local_sources([str(tmp_path / "a.log.gz")]))

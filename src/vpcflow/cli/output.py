@@ -14,8 +14,6 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-FORMATS = ("table", "json", "jsonl", "csv")
-
 
 def format_option(default: str | None = None, choices: Sequence[str] = ("table", "json", "csv")) -> Any:
     """The ``--format`` option every command shares; table on a terminal, JSON when piped."""

@@ -89,7 +89,6 @@ class TextParser:
     def __init__(self, source: str, layout: Layout | None = None) -> None:
         self.source = source
         self.layout = layout or DEFAULT_LAYOUT
-        self._layout_given = layout is not None
 
     # -- public ---------------------------------------------------------------------------------
     def parse_block(self, block: bytes, first_line: int, lines: int | None = None) -> ParsedBlock:
@@ -99,7 +98,7 @@ class TextParser:
         """
         expected_lines = _count_lines(block) if lines is None else lines
         if not block:
-            return ParsedBlock(self._empty())
+            return ParsedBlock(RECORD_SCHEMA.empty_table())
         headers = 0
         if first_line == 0:
             end = block.find(b"\n")
@@ -112,7 +111,7 @@ class TextParser:
                 first_line = 1
                 expected_lines -= 1
                 if not block:
-                    return ParsedBlock(self._empty(), headers=headers)
+                    return ParsedBlock(RECORD_SCHEMA.empty_table(), headers=headers)
         try:
             table = self._fast(block, self.layout, expected_lines)
         except _Invalid:
@@ -209,7 +208,7 @@ class TextParser:
             run.append(" ".join(text.split()).encode())
             run_lines.append(number)
         flush()
-        table = pa.concat_tables(pieces, promote_options="permissive") if pieces else self._empty()
+        table = pa.concat_tables(pieces, promote_options="permissive") if pieces else RECORD_SCHEMA.empty_table()
         return ParsedBlock(table, quarantined, headers=headers, blanks=blanks)
 
     def _classify(self, text: str) -> tuple[Layout, str | None]:
@@ -243,9 +242,6 @@ class TextParser:
     # -- canonical form -------------------------------------------------------------------------
     def _canonical(self, table: pa.Table, layout: Layout, lines: pa.Array) -> pa.Table:
         return canonicalize(table, self.source, lines, tgw_layout=layout.is_transit_gateway)
-
-    def _empty(self) -> pa.Table:
-        return RECORD_SCHEMA.empty_table()
 
 
 def apply_types(table: pa.Table) -> pa.Table:
