@@ -19,7 +19,7 @@ from vpcflow.cli.output import dumps, emit_rows, format_option, resolve_format, 
 from vpcflow.detect.config import load_config
 from vpcflow.detect.loader import load_rules
 from vpcflow.detect.model import SEVERITIES, Rule, severity_rank
-from vpcflow.detect.runner import DetectResult, Explainer, check_config, rendered_sql, run_rules
+from vpcflow.detect.runner import DEFAULT_MAX_FINDINGS, DetectResult, Explainer, check_config, rendered_sql, run_rules
 from vpcflow.detect.testing import run_all_tests
 from vpcflow.detect.threats import load_threat_list
 from vpcflow.engines.base import Engine
@@ -216,6 +216,13 @@ def _print_findings(result: DetectResult, rules: dict[str, Rule], fmt: str, opts
     "--evidence", default=3, show_default=True, type=click.IntRange(0, 100), help="Records shown per finding."
 )
 @click.option(
+    "--max-findings",
+    default=DEFAULT_MAX_FINDINGS,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Findings kept per rule, most severe and largest first (0: all); the rest are counted in a warning.",
+)
+@click.option(
     "--fail-on",
     type=click.Choice(SEVERITIES),
     default=None,
@@ -294,6 +301,7 @@ def command(ctx: click.Context, fmt: str | None, **opts: Any) -> None:
                 config,
                 threat_list=threats,
                 evidence=opts["evidence"],
+                max_findings=opts["max_findings"],
                 explainer=explainer,
                 on_rule=lambda r: status.update(f"running {r.id}…"),
             )

@@ -54,8 +54,14 @@ class Suppression:
         return self.expires is None or today <= self.expires
 
     def matches(self, finding: Finding) -> bool:
-        ent = finding.entities
-        if not fnmatch.fnmatchcase(finding.rule_id, self.rule):
+        return self.matches_entities(finding.rule_id, finding.entities)
+
+    def applies_to(self, rule_id: str) -> bool:
+        return fnmatch.fnmatchcase(rule_id, self.rule)
+
+    def matches_entities(self, rule_id: str, ent: dict[str, Any]) -> bool:
+        """Whether a finding of ``rule_id`` with these entities is suppressed (no Finding needed)."""
+        if not self.applies_to(rule_id):
             return False
         if self.source and not _in(ent.get("srcaddr"), self.source):
             return False

@@ -60,47 +60,60 @@ def ipnum(column: str) -> Sql:
     return Sql(f"(CASE WHEN {column} LIKE '%.%.%.%' THEN {parts} END)")
 
 
-def _cidr_condition(column: str, cidr: str) -> str:
-    try:
-        net = ipaddress.ip_network(cidr, strict=False)
-    except ValueError as err:
-        raise InputError(f"{cidr!r} is not an IP address or CIDR block.") from err
-    if isinstance(net, ipaddress.IPv4Network):
-        if net.prefixlen == 0:
-            return f"{column} LIKE '%.%.%.%'"
-        if net.prefixlen == 32:
-            return f"{column} = '{net.network_address}'"
-        octets = str(net.network_address).split(".")
-        if net.prefixlen % 8 == 0:
-            return f"{column} LIKE '{'.'.join(octets[: net.prefixlen // 8])}.%'"
-        if net.prefixlen % 8 >= 4:  # at most 16 LIKE prefixes: cheaper than arithmetic on every row
-            whole = net.prefixlen // 8 + 1
-            subnets = net.subnets(new_prefix=whole * 8)
-            if whole == 4:
-                likes = [f"{column} = '{s.network_address}'" for s in subnets]
-            else:
-                likes = [f"{column} LIKE '{'.'.join(str(s.network_address).split('.')[:whole])}.%'" for s in subnets]
-            return "(" + " OR ".join(likes) + ")"
-        lo, hi = int(net.network_address), int(net.broadcast_address)
-        return f"{ipnum(column)} BETWEEN {lo} AND {hi}"
-    # IPv6: flow logs write the compressed form, so match on the leading hextets of the prefix
+def _ipv4_condition(column: str, net: ipaddress.IPv4Network) -> str:
+    """Text tests only: a LIKE on the whole octets of the prefix, then one octet's range on the rows it
+    lets through, so the common case (an address outside the block) costs one prefix comparison. The
+    range sits in a CASE because engines evaluate both sides of an AND inside an expression (DuckDB
+    splits every address into a list for split_part), while a CASE branch runs only on its rows."""
+    if net.prefixlen == 32:
+        return f"{column} = '{net.network_address}'"
+    octets = str(net.network_address).split(".")
+    whole, bits = divmod(net.prefixlen, 8)
+    if whole:
+        prefix = f"{column} LIKE '{'.'.join(octets[:whole])}.%'"
+    else:  # also keeps IPv4-mapped IPv6 text (::ffff:a.b.c.d) away from the octet cast
+        prefix = f"({column} LIKE '%.%.%.%' AND {column} NOT LIKE '%:%')"
+    if bits == 0:
+        return prefix
+    lo = int(octets[whole])
+    hi = lo + 2 ** (8 - bits) - 1
+    octet = f"CAST(split_part({column}, '.', {whole + 1}) AS BIGINT)"
+    return f"(CASE WHEN {prefix} THEN {octet} BETWEEN {lo} AND {hi} ELSE FALSE END)"
+
+
+def _ipv6_condition(column: str, net: ipaddress.IPv6Network) -> str:
+    # flow logs write the compressed form, so match on the leading hextets of the prefix
     if net.prefixlen == 7 and str(net.network_address) == "fc00::":
         return f"(lower({column}) LIKE 'fc%' OR lower({column}) LIKE 'fd%')"
     if net.prefixlen % 16 != 0 or net.prefixlen == 0:
-        raise InputError(
-            f"IPv6 block {cidr} is not supported: use a prefix that is a multiple of 16 bits, or fc00::/7."
-        )
+        raise InputError(f"IPv6 block {net} is not supported: use a prefix that is a multiple of 16 bits, or fc00::/7.")
     hextets = net.exploded.split(":")[: net.prefixlen // 16]
     prefix = ":".join(h.lstrip("0") or "0" for h in hextets)
     return f"lower({column}) LIKE '{prefix}:%'"
 
 
 def in_cidrs(column: str, cidrs: Iterable[str]) -> Sql:
-    """TRUE when the address column lies in any of the blocks (FALSE, never NULL, for a NULL address)."""
-    conditions = [_cidr_condition(column, c) for c in cidrs]
-    if not conditions:
+    """TRUE when the address column lies in any of the blocks (FALSE, never NULL, for a NULL address).
+
+    Written for speed on IPv4 text, since rules test every record: IPv6 tests run only on addresses
+    with a colon (behind a CASE, as the octet ranges), and no test does arithmetic on the whole address.
+    """
+    v4: list[str] = []
+    v6: list[str] = []
+    for cidr in cidrs:
+        try:
+            net = ipaddress.ip_network(cidr, strict=False)
+        except ValueError as err:
+            raise InputError(f"{cidr!r} is not an IP address or CIDR block.") from err
+        if isinstance(net, ipaddress.IPv4Network):
+            v4.append(_ipv4_condition(column, net))
+        else:
+            v6.append(_ipv6_condition(column, net))
+    if v6:
+        v4.append(f"(CASE WHEN {column} LIKE '%:%' THEN {' OR '.join(v6)} ELSE FALSE END)")
+    if not v4:
         return Sql("FALSE")
-    return Sql(f"COALESCE(({' OR '.join(conditions)}), FALSE)")
+    return Sql(f"COALESCE(({' OR '.join(v4)}), FALSE)")
 
 
 def response_like(alias: str = "") -> Sql:

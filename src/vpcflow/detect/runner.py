@@ -6,16 +6,17 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+from sqlglot import exp
 
 from vpcflow.detect.config import DetectConfig, Suppression, today
 from vpcflow.detect.loader import search_path
-from vpcflow.detect.model import Finding, Rule, severity_rank
+from vpcflow.detect.model import SEVERITIES, Finding, Rule, severity_rank
 from vpcflow.detect.render import render
-from vpcflow.engines.base import Engine
+from vpcflow.detect.shaping import finding_maker, plain_rows
+from vpcflow.engines.base import Engine, parse
 from vpcflow.errors import InputError
 
 EVIDENCE_COLUMNS: tuple[str, ...] = (
@@ -40,9 +41,16 @@ EVIDENCE_COLUMNS: tuple[str, ...] = (
 )
 """The record fields a finding's evidence shows, with provenance so a record can be found again."""
 
-RESERVED = ("first_seen", "last_seen", "severity")
 KEYS_TABLE = "vpcflow_finding_keys"
 EVIDENCE_BATCH = 500
+DEFAULT_MAX_FINDINGS = 10_000
+"""Findings kept per rule: past this a rule needs tuning, and the output would be unreadable anyway."""
+TOTAL_COLUMN = "vpcflow_total"
+SEVERITY_ORDER = (
+    "CASE lower(CAST(severity AS VARCHAR)) "
+    + " ".join(f"WHEN '{name}' THEN {rank}" for rank, name in enumerate(reversed(SEVERITIES)))
+    + f" ELSE {len(SEVERITIES)} END"
+)
 
 Explainer = Callable[[Finding], "list[dict[str, Any]] | None"]
 
@@ -57,6 +65,8 @@ class RuleRun:
     suppressed: int = 0
     seconds: float = 0.0
     message: str = ""
+    total: int = 0  # rows the rule returned, before suppressions and the cap
+    truncated: int = 0  # findings past --max-findings: counted, not returned
 
 
 @dataclass
@@ -91,10 +101,6 @@ def check_config(rules: Iterable[Rule], config: DetectConfig) -> None:
 
 def used_columns(rules: Iterable[Rule], config: DetectConfig) -> set[str]:
     """Every column the rules (and the evidence) read, for engines that load records once."""
-    from sqlglot import exp
-
-    from vpcflow.engines.base import parse
-
     columns = set(EVIDENCE_COLUMNS) | {"date", "hour"}
     for rule in rules:
         try:
@@ -112,69 +118,12 @@ def rendered_sql(rule: Rule, config: DetectConfig, extra: dict[str, Any] | None 
     )
 
 
-def _plain(value: Any) -> Any:
-    """Engine values as plain JSON-able Python: Decimals to int/float, floats rounded for engine parity."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else round(float(value), 2)
-    if isinstance(value, float):
-        return round(value, 2)
-    if isinstance(value, str) and value.endswith(" UTC"):  # Athena's timestamp with time zone
-        value = value[: -len(" UTC")]
-    return value
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    text = str(value).replace("T", " ").removesuffix(" UTC").removesuffix("Z")
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-class _Blank(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return "?"
-
-
-def _format(template: str, row: dict[str, Any]) -> str:
-    shown = _Blank({k: (v.isoformat(sep=" ") if isinstance(v, datetime) else v) for k, v in row.items()})
-    try:
-        return template.format_map(shown)
-    except (ValueError, IndexError):
-        return template
-
-
-def finding_from_row(rule: Rule, row: dict[str, Any], config: DetectConfig) -> Finding:
-    row = {k: _plain(v) for k, v in row.items()}
-    severity = str(row.get("severity") or rule.severity).lower()
-    floor = config.severity.get(rule.id)
-    if floor is not None:
-        severity = floor
-    entities = {k: row.get(k) for k in rule.entities}
-    counts = {k: row.get(k) for k in rule.counts}
-    details = {k: v for k, v in row.items() if k not in entities and k not in counts and k not in RESERVED}
-    for k, v in details.items():
-        if isinstance(v, datetime):
-            details[k] = v
-    return Finding(
-        rule_id=rule.id,
-        title=rule.title,
-        severity=severity,
-        first_seen=_timestamp(row.get("first_seen")),
-        last_seen=_timestamp(row.get("last_seen")),
-        entities=entities,
-        counts=counts,
-        summary=_format(rule.summary, row) if rule.summary else rule.title,
-        details={k: (str(_timestamp(v)) if k == "bin_start" and v is not None else v) for k, v in details.items()},
-    )
-
-
 def attach_evidence(engine: Engine, rule: Rule, findings: Sequence[Finding], limit: int) -> None:
-    """Add up to ``limit`` records to each finding: the records of its entities within its time span."""
+    """Add up to ``limit`` records to each finding: the records of its entities within its time span.
+
+    One query per batch of findings (engines that take a large key table get them all at once): each
+    query is a join over the records, so its count, not the findings', sets the cost.
+    """
     match = [m for m in rule.evidence_match]
     if limit <= 0 or not findings or not match:
         return
@@ -183,27 +132,51 @@ def attach_evidence(engine: Engine, rule: Rule, findings: Sequence[Finding], lim
     sql = (
         f"SELECT * FROM (SELECT k.fid, {cols}, row_number() OVER (PARTITION BY k.fid "
         f"ORDER BY e.start, e.source_object, e.source_line) AS rn FROM {rule.evidence_from} AS e "
-        f"JOIN {KEYS_TABLE} AS k ON {on}) AS x WHERE rn <= {int(limit)}"
+        f"JOIN {KEYS_TABLE} AS k ON {on}) AS x WHERE rn <= {int(limit)} ORDER BY fid, rn"
     )
-    for start in range(0, len(findings), EVIDENCE_BATCH):
-        batch = list(findings[start : start + EVIDENCE_BATCH])
-        keys = []
-        for i, f in enumerate(batch):
-            if f.first_seen is None or f.last_seen is None:
-                continue
-            key: dict[str, Any] = {"fid": i, "fs": f.first_seen, "ls": f.last_seen}
-            key.update({m: f.entities.get(m, f.details.get(m)) for m in match})
-            keys.append(key)
-        if not keys:
+    size = int(getattr(engine, "evidence_batch", EVIDENCE_BATCH))
+    for start in range(0, len(findings), size):
+        batch = [f for f in findings[start : start + size] if f.first_seen is not None and f.last_seen is not None]
+        if not batch:
             continue
-        engine.register(KEYS_TABLE, pa.Table.from_pylist(keys))
-        rows = engine.query(sql)
-        by_fid: dict[int, list[dict[str, Any]]] = {}
-        for r in sorted(rows, key=lambda r: (r["fid"], r["rn"])):
-            record = {c: _plain(r.get(c)) for c in EVIDENCE_COLUMNS}
-            by_fid.setdefault(int(r["fid"]), []).append(record)
-        for i, f in enumerate(batch):
-            f.evidence = by_fid.get(i, [])
+        keys: dict[str, list[Any]] = {"fid": list(range(len(batch)))}
+        keys["fs"] = [f.first_seen for f in batch]
+        keys["ls"] = [f.last_seen for f in batch]
+        for m in match:
+            keys[m] = [f.entities.get(m, f.details.get(m)) for f in batch]
+        engine.register(KEYS_TABLE, pa.table(keys))
+        for row in plain_rows(engine.query(sql)):
+            finding = batch[int(row.pop("fid"))]
+            del row["rn"]
+            finding.evidence.append(row)
+
+
+def ranked_sql(rule: Rule, sql: str, limit: int) -> str:
+    """The rule's query with its row count, most important rows first, cut to ``limit`` rows (0: not cut).
+
+    Most important: highest severity, then the rule's first count (attempts, ports, records), then the
+    earliest; entities break ties so every engine keeps the same rows.
+    """
+    tree = parse(sql)
+    if not isinstance(tree, exp.Query):
+        raise InputError(f"Rule {rule.id} must be a SELECT query.")
+    names = set(tree.named_selects)
+    key = "with_" if "with_" in tree.arg_types else "with"
+    ctes = tree.args.get(key)
+    if ctes is not None:
+        tree.set(key, None)
+    order = [SEVERITY_ORDER] if "severity" in names else []
+    order += [f'"{c}" DESC NULLS LAST' for c in rule.counts[:1] if c in names]
+    order += [f'"{c}" NULLS LAST' for c in ("first_seen",) if c in names]
+    order += [f'"{c}" NULLS FIRST' for c in rule.entities if c in names]
+    outer = parse(
+        f"SELECT *, count(*) OVER () AS {TOTAL_COLUMN} FROM ({tree.sql(dialect='duckdb')}) AS vpcflow_rule"
+        + (f" ORDER BY {', '.join(order)}" if order else "")
+        + (f" LIMIT {int(limit)}" if limit > 0 else "")
+    )
+    if ctes is not None:
+        outer.set(key, ctes)
+    return outer.sql(dialect="duckdb")
 
 
 def run_rules(
@@ -213,11 +186,16 @@ def run_rules(
     *,
     threat_list: pa.Table | None = None,
     evidence: int = 3,
+    max_findings: int = DEFAULT_MAX_FINDINGS,
     explainer: Explainer | None = None,
     on_rule: Callable[[Rule], None] | None = None,
     now: date | None = None,
 ) -> DetectResult:
-    """Run every enabled rule; one failing rule is reported and the others still run."""
+    """Run every enabled rule; one failing rule is reported and the others still run.
+
+    A rule keeps at most ``max_findings`` findings (0: all), the most severe and largest first; the rest
+    are counted in its run and named in a warning, never dropped silently.
+    """
     result = DetectResult()
     day = now or today()
     active: list[Suppression] = []
@@ -243,28 +221,77 @@ def run_rules(
             continue
         started = time.perf_counter()
         try:
-            rows = engine.query(rendered_sql(rule, config))
-            findings = [finding_from_row(rule, row, config) for row in rows]
-            kept: list[Finding] = []
-            suppressed = 0
-            for f in findings:
-                by = next((s for s in active if s.matches(f)), None)
-                if by is None:
-                    kept.append(f)
-                else:
-                    result.suppressed.append((f, by))
-                    suppressed += 1
-            attach_evidence(engine, rule, kept, evidence)
+            run = _run_rule(engine, rule, config, [s for s in active if s.applies_to(rule.id)], max_findings, result)
+            attach_evidence(engine, rule, run.kept, evidence)
             if explainer is not None and rule.about_rejects:
-                for f in kept:
+                for f in run.kept:
                     if any(e.get("action") == "REJECT" for e in f.evidence):
                         f.explanation = explainer(f)
         except InputError as err:
             result.runs.append(RuleRun(rule.id, "error", seconds=time.perf_counter() - started, message=err.sentence))
             continue
-        result.findings.extend(kept)
+        result.findings.extend(run.kept)
         result.runs.append(
-            RuleRun(rule.id, "ok", findings=len(kept), suppressed=suppressed, seconds=time.perf_counter() - started)
+            RuleRun(
+                rule.id,
+                "ok",
+                findings=len(run.kept),
+                suppressed=run.suppressed,
+                seconds=time.perf_counter() - started,
+                total=run.total,
+                truncated=run.truncated,
+            )
         )
+        if run.truncated:
+            result.warnings.append(
+                f"rule {rule.id} produced {run.total:,} findings; the {len(run.kept):,} most severe and largest "
+                f"are kept and {run.truncated:,} left out (raise --max-findings, tune the rule or suppress)"
+            )
     result.findings.sort(key=lambda f: (-severity_rank(f.severity), f.rule_id, f.first_seen or datetime.min, f.id))
     return result
+
+
+@dataclass
+class _Outcome:
+    kept: list[Finding] = field(default_factory=list)
+    suppressed: int = 0
+    total: int = 0
+    truncated: int = 0
+
+
+def _run_rule(
+    engine: Engine,
+    rule: Rule,
+    config: DetectConfig,
+    suppressions: list[Suppression],
+    max_findings: int,
+    result: DetectResult,
+) -> _Outcome:
+    """One rule's rows to findings: suppressed ones to ``result``, the rest kept up to the cap.
+
+    With no suppression for the rule the engine cuts the rows itself; otherwise every row is fetched,
+    so that suppressed findings do not use up the cap.
+    """
+    sql = rendered_sql(rule, config)
+    if max_findings > 0:
+        sql = ranked_sql(rule, sql, 0 if suppressions else max_findings)
+    rows = plain_rows(engine.query(sql))
+    out = _Outcome(total=len(rows))
+    if max_findings > 0 and rows:
+        out.total = int(rows[0][TOTAL_COLUMN])
+        for row in rows:
+            del row[TOTAL_COLUMN]
+    make = finding_maker(rule, config)
+    for row in rows:
+        if suppressions:
+            entities = {k: row.get(k) for k in rule.entities}
+            by = next((s for s in suppressions if s.matches_entities(rule.id, entities)), None)
+            if by is not None:
+                result.suppressed.append((make(row), by))
+                out.suppressed += 1
+                continue
+        if max_findings > 0 and len(out.kept) >= max_findings:
+            continue
+        out.kept.append(make(row))
+    out.truncated = out.total - out.suppressed - len(out.kept)
+    return out

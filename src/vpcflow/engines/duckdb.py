@@ -16,6 +16,7 @@ from vpcflow.errors import InputError
 class DuckDBEngine:
     name = "duckdb"
     dialect = "duckdb"
+    evidence_batch = 1_000_000  # finding keys per evidence query: a local table, so all at once
 
     def __init__(
         self,

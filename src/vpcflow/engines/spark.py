@@ -98,6 +98,7 @@ def _ts(name: str, have: dict[str, str], epoch_times: bool) -> str:
 class SparkEngine:
     name = "spark"
     dialect = "spark"
+    evidence_batch = 10_000  # finding keys per evidence query (each query is a Spark job)
 
     def __init__(
         self, spark: Any, *, since: datetime | None = None, until: datetime | None = None, cache: bool = False
