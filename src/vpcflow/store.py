@@ -345,6 +345,14 @@ class StoreWriter:
             shutil.rmtree(self.staging)
 
 
+VIEW_BODIES: tuple[tuple[str, str], ...] = (
+    ("flows", "SELECT * FROM {flows}"),
+    ("rejects", "SELECT * FROM flows WHERE action = 'REJECT'"),
+    ("health", "SELECT * FROM flows WHERE log_status IN ('NODATA', 'SKIPDATA')"),
+)
+"""The relations rules read, defined over the records (``{flows}``); the store's views and every engine share this definition."""
+
+
 def _split_by_hour(table: pa.Table) -> Iterable[tuple[tuple[str, int], pa.Table]]:
     """Group rows by the hour of ``start`` (``end`` when start is missing)."""
     names = [n for n in ("start", "end") if n in table.column_names]
@@ -424,6 +432,6 @@ def connect(
     else:
         con.register("_empty_quarantine", QUARANTINE_SCHEMA.empty_table())
         con.execute("CREATE VIEW quarantine AS SELECT * FROM _empty_quarantine")
-    con.execute("CREATE VIEW rejects AS SELECT * FROM flows WHERE action = 'REJECT'")
-    con.execute("CREATE VIEW health AS SELECT * FROM flows WHERE log_status IN ('NODATA', 'SKIPDATA')")
+    for name, body in VIEW_BODIES[1:]:
+        con.execute(f"CREATE VIEW {name} AS {body}")
     return con

@@ -17,6 +17,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from vpcflow.errors import InputError
+from vpcflow.store import VIEW_BODIES
 
 
 class Engine(Protocol):
@@ -82,15 +83,11 @@ def time_filter(since: datetime | None, until: datetime | None, column: str = "s
 def view_ctes(tree: exp.Expr, flows_source: str, where: str = "TRUE") -> list[tuple[str, str]]:
     """The flows/rejects/health CTEs a query needs, reading ``flows_source`` filtered by ``where``."""
     used = referenced_tables(tree)
-    need_flows = bool(used & {"flows", "rejects", "health"})
-    ctes: list[tuple[str, str]] = []
-    if need_flows:
-        ctes.append(("flows", f"SELECT * FROM {flows_source} WHERE {where}"))
-    if "rejects" in used:
-        ctes.append(("rejects", "SELECT * FROM flows WHERE action = 'REJECT'"))
-    if "health" in used:
-        ctes.append(("health", "SELECT * FROM flows WHERE log_status IN ('NODATA', 'SKIPDATA')"))
-    return ctes
+    if not used & {"flows", "rejects", "health"}:
+        return []
+    bodies = dict(VIEW_BODIES)
+    ctes = [("flows", bodies["flows"].format(flows=flows_source) + f" WHERE {where}")]
+    return ctes + [(name, bodies[name]) for name in ("rejects", "health") if name in used]
 
 
 def transpile(tree: exp.Expr, dialect: str) -> str:

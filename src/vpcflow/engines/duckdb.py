@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from vpcflow.engines.base import parse, prepend_ctes, time_filter, view_ctes
 from vpcflow.errors import InputError
+from vpcflow.store import VIEW_BODIES
 
 
 class DuckDBEngine:
@@ -29,7 +30,7 @@ class DuckDBEngine:
         self.since = since
         self.until = until
         self._registered: dict[str, pa.Table] = {}
-        self._source = "flows"
+        self._prepared = False
 
     @classmethod
     def for_store(
@@ -45,6 +46,9 @@ class DuckDBEngine:
         Every rule is at least one pass over the records; decoding the Parquet files once instead of
         once per rule is what keeps the whole catalog within a few scans' time.
         """
+        for name, _ in reversed(VIEW_BODIES):  # a second prepare reads the store again, not the last copy
+            self.con.execute(f"DROP VIEW IF EXISTS temp.main.{name}")
+        self._prepared = False
         have = [d[0] for d in self.con.execute("SELECT * FROM flows LIMIT 0").description or []]
         keep = [c for c in have if c in columns]
         if not keep:
@@ -53,16 +57,19 @@ class DuckDBEngine:
         where = time_filter(self.since, self.until)
         try:
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE vpcflow_flows AS SELECT {cols} FROM flows WHERE {where}")
+            # Temporary views shadow the store's: rules read the copy under their usual names, and a view
+            # (unlike a CTE named twice in a query, which DuckDB materialises) costs nothing to read twice.
+            for name, body in VIEW_BODIES:
+                self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {body.format(flows='vpcflow_flows')}")
         except duckdb.Error as err:
             raise InputError(f"DuckDB could not read the records: {str(err).splitlines()[0]}") from err
-        self._source = "vpcflow_flows"
+        self._prepared = True
 
     def query(self, sql: str) -> list[dict[str, Any]]:
-        if self._source != "flows" or self.since or self.until:
+        if not self._prepared and (self.since or self.until):
             tree = parse(sql)
             # DuckDB resolves a CTE's own name inside its body to the outer view, so `flows` can shadow it.
-            where = "TRUE" if self._source != "flows" else time_filter(self.since, self.until)
-            tree = prepend_ctes(tree, view_ctes(tree, self._source, where))
+            tree = prepend_ctes(tree, view_ctes(tree, "flows", time_filter(self.since, self.until)))
             sql = tree.sql(dialect="duckdb")
         try:
             rel = self.con.execute(sql)

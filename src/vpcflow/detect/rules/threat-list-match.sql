@@ -37,30 +37,46 @@ tests:
     threat_list: [192.0.2.0/24]
     records: [{dstport: 22}]
 --- */
-WITH sides AS (
-    SELECT start, "end", action, packets, bytes, srcaddr AS matched_ip, dstaddr AS local_ip, 'inbound' AS direction
-    FROM flows WHERE action IS NOT NULL AND srcaddr IS NOT NULL
-    UNION ALL
-    SELECT start, "end", action, packets, bytes, dstaddr AS matched_ip, srcaddr AS local_ip, 'outbound' AS direction
-    FROM flows WHERE action IS NOT NULL AND dstaddr IS NOT NULL
-),
-numbered AS (
-    -- the address as a number once per record, so the range join compares integers
-    SELECT *, {{ ipnum('matched_ip') }} AS ip_num FROM sides
+WITH addresses AS (
+    -- each address once: the number conversion and range join cost per distinct address, not per record
+    SELECT srcaddr AS ip FROM flows WHERE srcaddr IS NOT NULL AND action IS NOT NULL
+    UNION
+    SELECT dstaddr AS ip FROM flows WHERE dstaddr IS NOT NULL AND action IS NOT NULL
 ),
 bounds AS (
-    SELECT min(lo) AS lo, max(hi) AS hi FROM threat_list
+    SELECT min(lo) AS lo, max(hi) AS hi,
+           CAST(floor(min(lo) / 16777216) AS BIGINT) AS first_octet_lo,
+           CAST(floor(max(hi) / 16777216) AS BIGINT) AS first_octet_hi
+    FROM threat_list
 ),
-hits AS (
-    SELECT n.start, n."end", n.action, n.packets, n.bytes, n.matched_ip, n.local_ip, n.direction, t.indicator, t.label
+numbered AS (
+    -- the whole address as a number only where its first octet can fall in a listed block
+    SELECT a.ip, {{ ipnum('a.ip') }} AS ip_num
+    FROM addresses AS a CROSS JOIN bounds AS b
+    WHERE a.ip LIKE '%.%.%.%' AND a.ip NOT LIKE '%:%'
+      AND CAST(split_part(a.ip, '.', 1) AS BIGINT) BETWEEN b.first_octet_lo AND b.first_octet_hi
+),
+listed AS (
+    SELECT n.ip, t.indicator, t.label
     FROM numbered AS n
     CROSS JOIN bounds AS b
     JOIN threat_list AS t ON n.ip_num >= t.lo AND n.ip_num <= t.hi
     WHERE n.ip_num BETWEEN b.lo AND b.hi
     UNION ALL
-    SELECT s.start, s."end", s.action, s.packets, s.bytes, s.matched_ip, s.local_ip, s.direction, t.indicator, t.label
-    FROM sides AS s JOIN threat_list AS t ON lower(s.matched_ip) = t.address
-    WHERE s.matched_ip LIKE '%:%'
+    SELECT a.ip, t.indicator, t.label
+    FROM addresses AS a JOIN threat_list AS t ON lower(a.ip) = t.address
+    WHERE a.ip LIKE '%:%'
+),
+hits AS (
+    SELECT f.start, f."end", f.action, f.packets, f.bytes, l.ip AS matched_ip, f.dstaddr AS local_ip,
+           'inbound' AS direction, l.indicator, l.label
+    FROM flows AS f JOIN listed AS l ON f.srcaddr = l.ip
+    WHERE f.action IS NOT NULL
+    UNION ALL
+    SELECT f.start, f."end", f.action, f.packets, f.bytes, l.ip AS matched_ip, f.srcaddr AS local_ip,
+           'outbound' AS direction, l.indicator, l.label
+    FROM flows AS f JOIN listed AS l ON f.dstaddr = l.ip
+    WHERE f.action IS NOT NULL
 )
 SELECT
     matched_ip,
