@@ -177,7 +177,7 @@ def read_source(
     with src.open() as raw:
         chunks = text_chunks(_CountingReader(raw, progress))  # type: ignore[arg-type]
         for block in _prefetched(split_lines(until_break(chunks))):
-            yield parser.parse_block(*block)
+            yield parser.parse_block(block)
     if broken:
         raise broken[0]
 
@@ -247,7 +247,7 @@ def _sniff_text(src: SourceObject, head: bytes, layout: Layout | None) -> str | 
     sample = head if cut < 0 else head[: cut + 1]
     if not sample.strip():
         return None
-    parsed = TextParser(src.uri, src.layout or layout).parse_block(sample, 0)
+    parsed = TextParser(src.uri, src.layout or layout).parse_block(sample)
     if parsed.table.num_rows == 0 and parsed.quarantined and not parsed.headers:
         return f"{src.uri} is not a flow log."
     return None

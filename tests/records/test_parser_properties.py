@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vpcflow.records.logformat import DEFAULT_LAYOUT
-from vpcflow.records.parser import parse_text, split_lines
+from vpcflow.records.parser import TextParser, parse_text, split_lines
 
 GOOD = (
     "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK"
@@ -58,8 +58,13 @@ def test_arbitrary_bytes_never_raise(data: bytes) -> None:
 def test_block_boundaries_do_not_change_the_result(text_lines: list[str], block: int) -> None:
     data = ("\n".join(text_lines) + "\n").encode()
     blocks = list(split_lines([data[i : i + block] for i in range(0, len(data), block)], block_size=block))
-    assert b"".join(b.data for b in blocks) == data
-    assert [b.first_line for b in blocks] == [sum(x.lines for x in blocks[:i]) for i in range(len(blocks))]
+    assert b"".join(blocks) == data
+    assert all(b.endswith(b"\n") for b in blocks)
+    parser = TextParser("p")
+    rows = [parser.parse_block(b) for b in blocks]
+    stored = [n for r in rows for n in r.table.column("source_line").to_pylist()]
+    quarantined = [q.line for r in rows for q in r.quarantined]
+    assert sorted(stored + quarantined) == list(range(len(text_lines)))  # numbering carries across blocks
     whole = parse_text(data, "p")
     assert whole.table.num_rows == sum(1 for line in text_lines if line != "junk")
     assert [q.line for q in whole.quarantined] == [i for i, line in enumerate(text_lines) if line == "junk"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -89,14 +88,17 @@ class TextParser:
     def __init__(self, source: str, layout: Layout | None = None) -> None:
         self.source = source
         self.layout = layout or DEFAULT_LAYOUT
+        self.next_line = 0
 
     # -- public ---------------------------------------------------------------------------------
-    def parse_block(self, block: bytes, first_line: int, lines: int | None = None) -> ParsedBlock:
-        """Parse ``block`` (whole lines, the last one may lack its newline) whose first line is ``first_line``.
+    def parse_block(self, block: bytes) -> ParsedBlock:
+        """Parse ``block``, the source's next whole lines (the last one may lack its newline).
 
-        ``lines`` is the block's line count when the caller has it already (``split_lines`` does).
+        Line numbers continue from the previous block. The fast path learns the block's line count
+        from the rows it read (a blank line fails it, so rows and lines agree), so no pass over the
+        text counts newlines.
         """
-        expected_lines = _count_lines(block) if lines is None else lines
+        first_line = self.next_line
         if not block:
             return ParsedBlock(RECORD_SCHEMA.empty_table())
         headers = 0
@@ -108,26 +110,29 @@ class TextParser:
                 self.layout = layout
                 headers = 1
                 block = b"" if end < 0 else block[end + 1 :]
-                first_line = 1
-                expected_lines -= 1
+                first_line = self.next_line = 1
                 if not block:
                     return ParsedBlock(RECORD_SCHEMA.empty_table(), headers=headers)
         try:
-            table = self._fast(block, self.layout, expected_lines)
+            table = self._fast(block, self.layout)
         except _Invalid:
             result = self._slow(block, first_line)
             result.headers += headers
+            self.next_line = first_line + _count_lines(block)
             return result
-        lines = line_numbers(first_line, expected_lines)
+        self.next_line = first_line + table.num_rows
+        lines = line_numbers(first_line, table.num_rows)
         return ParsedBlock(self._canonical(table, self.layout, lines), headers=headers)
 
     # -- fast path ------------------------------------------------------------------------------
-    def _fast(self, block: bytes, layout: Layout, expected_lines: int) -> pa.Table:
+    def _fast(self, block: bytes, layout: Layout, expected_lines: int | None = None) -> pa.Table:
         try:
             table = pacsv.read_csv(
                 io.BytesIO(block),
                 read_options=pacsv.ReadOptions(column_names=list(layout.columns), block_size=1 << 22),
-                parse_options=pacsv.ParseOptions(delimiter=" ", quote_char=False, escape_char=False),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=" ", quote_char=False, escape_char=False, ignore_empty_lines=False
+                ),
                 convert_options=pacsv.ConvertOptions(
                     column_types={c: _arrow_type(c) for c in layout.columns},
                     null_values=["-"],
@@ -137,7 +142,9 @@ class TextParser:
             )
         except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
             raise _Invalid(str(err)) from err
-        if table.num_rows != expected_lines:  # blank lines; malformed rows already raised
+        if len(layout.columns) < 2 and expected_lines is None:
+            expected_lines = _count_lines(block)  # one field: a blank line would read as an empty value
+        if expected_lines is not None and table.num_rows != expected_lines:
             raise _Invalid("malformed or blank lines")
         try:
             table = apply_types(table)
@@ -253,7 +260,13 @@ def apply_types(table: pa.Table) -> pa.Table:
         col = table.column(i)
         if name in TIMESTAMP_COLUMNS and not pa.types.is_timestamp(col.type):
             col = col.cast(pa.int64())
-            millis = pc.if_else(pc.greater_equal(col, MILLISECOND_THRESHOLD), col, pc.multiply(col, 1000))
+            bounds = pc.min_max(col).as_py()
+            if bounds["min"] is not None and bounds["min"] >= MILLISECOND_THRESHOLD:
+                millis = col
+            elif bounds["max"] is None or bounds["max"] < MILLISECOND_THRESHOLD:
+                millis = pc.multiply(col, 1000)  # all seconds, as AWS writes them: one kernel, not three
+            else:
+                millis = pc.if_else(pc.greater_equal(col, MILLISECOND_THRESHOLD), col, pc.multiply(col, 1000))
             table = table.set_column(i, name, millis.cast(pa.timestamp("ms")))
         elif name in INTEGER_COLUMNS:
             target = FIELD_SCHEMA.field(name).type
@@ -314,25 +327,16 @@ def complete(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(arrays + [table.column(c) for c in extras], names=RECORD_SCHEMA.names + extras)
 
 
-class Block(NamedTuple):
-    """Whole lines of text: the index of the first, and how many there are (counted once, upstream)."""
-
-    data: bytes
-    first_line: int
-    lines: int
-
-
 def _count_lines(data: bytes) -> int:
     return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
 
 
-def split_lines(chunks: Iterable[bytes], block_size: int = 8 << 20) -> Iterator[Block]:
-    """Regroup a byte stream into blocks of whole lines, each with the index of its first line.
+def split_lines(chunks: Iterable[bytes], block_size: int = 8 << 20) -> Iterator[bytes]:
+    """Regroup a byte stream into blocks of whole lines (the last block may lack its final newline).
 
-    Runs in the reading thread (see ``ingest``), so the line counting overlaps parsing.
+    Runs in the reading thread (see ``ingest``), ahead of parsing.
     """
     pending = b""
-    line = 0
     buffer: list[bytes] = []
     size = 0
     for chunk in chunks:
@@ -348,18 +352,16 @@ def split_lines(chunks: Iterable[bytes], block_size: int = 8 << 20) -> Iterator[
             pending = data
             continue
         block, pending = data[: cut + 1], data[cut + 1 :]
-        count = block.count(b"\n")
-        yield Block(block, line, count)
-        line += count
+        yield block
     data = pending + b"".join(buffer)
     if data:
-        yield Block(data, line, _count_lines(data))
+        yield data
 
 
 def parse_text(data: bytes, source: str = "<text>", layout: Layout | None = None) -> ParsedBlock:
     """Parse a whole text at once (small inputs, tests); large inputs go through ``split_lines``."""
     parser = TextParser(source, layout)
-    parts: list[ParsedBlock] = [parser.parse_block(*block) for block in split_lines([data])]
+    parts: list[ParsedBlock] = [parser.parse_block(block) for block in split_lines([data])]
     return merge_blocks(parts)
 
 
