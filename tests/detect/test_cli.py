@@ -188,3 +188,15 @@ def test_parity_data_runs_every_rule_without_error(tmp_path: Path) -> None:
     out = json.loads(_run("--store", store, "--threat-list", str(bad), "--format", "json").stdout)
     assert {r["status"] for r in out["rules"]} == {"ok"}
     assert {f["rule_id"] for f in out["findings"]} >= ISSUE_RULES
+
+
+def test_max_findings_names_what_was_left_out(tmp_path: Path) -> None:
+    three_scanners = [{**SCAN[0], "srcaddr": f"198.51.100.{n}"} for n in (7, 8, 9)]
+    store = _store(tmp_path, three_scanners)
+    result = _run("--store", store, "--only", "port-scan-vertical", "--max-findings", "1", "--format", "json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert len(out["findings"]) == 1
+    run = next(r for r in out["rules"] if r["rule_id"] == "port-scan-vertical")
+    assert (run["findings"], run["total"], run["truncated"]) == (1, 3, 2)
+    assert "port-scan-vertical produced 3 findings" in result.stderr and "2 left out" in result.stderr
