@@ -59,7 +59,7 @@ def test_block_boundaries_do_not_change_the_result(text_lines: list[str], block:
     data = ("\n".join(text_lines) + "\n").encode()
     blocks = list(split_lines([data[i : i + block] for i in range(0, len(data), block)], block_size=block))
     assert b"".join(blocks) == data
-    assert all(b.endswith(b"\n") for b in blocks)
+    assert all(bytes(b).endswith(b"\n") for b in blocks)
     parser = TextParser("p")
     rows = [parser.parse_block(b) for b in blocks]
     stored = [n for r in rows for n in r.table.column("source_line").to_pylist()]

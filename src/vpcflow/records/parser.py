@@ -9,7 +9,6 @@ path costs only what the damage costs.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -33,6 +32,8 @@ ACTIONS = frozenset(["ACCEPT", "REJECT"])
 LOG_STATUSES = frozenset(["OK", "NODATA", "SKIPDATA"])
 HEALTH_STATUSES = ("NODATA", "SKIPDATA")
 MAX_QUARANTINE_TEXT = 2048
+HEADER_SCAN = 1 << 16
+"""Bytes looked at for a header line at the top of a source (AWS's header is a few hundred)."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class TextParser:
         self.next_line = 0
 
     # -- public ---------------------------------------------------------------------------------
-    def parse_block(self, block: bytes) -> ParsedBlock:
+    def parse_block(self, block: bytes | memoryview) -> ParsedBlock:
         """Parse ``block``, the source's next whole lines (the last one may lack its newline).
 
         Line numbers continue from the previous block. The fast path learns the block's line count
@@ -103,8 +104,8 @@ class TextParser:
             return ParsedBlock(RECORD_SCHEMA.empty_table())
         headers = 0
         if first_line == 0:
-            end = block.find(b"\n")
-            first = block if end < 0 else block[:end]
+            end = bytes(block[:HEADER_SCAN]).find(b"\n")
+            first = bytes(block[:HEADER_SCAN] if end < 0 else block[:end])
             layout = parse_header(first.decode("utf-8", "replace"))
             if layout is not None:
                 self.layout = layout
@@ -116,19 +117,20 @@ class TextParser:
         try:
             table = self._fast(block, self.layout)
         except _Invalid:
-            result = self._slow(block, first_line)
+            text = bytes(block)
+            result = self._slow(text, first_line)
             result.headers += headers
-            self.next_line = first_line + _count_lines(block)
+            self.next_line = first_line + _count_lines(text)
             return result
         self.next_line = first_line + table.num_rows
         lines = line_numbers(first_line, table.num_rows)
         return ParsedBlock(self._canonical(table, self.layout, lines), headers=headers)
 
     # -- fast path ------------------------------------------------------------------------------
-    def _fast(self, block: bytes, layout: Layout, expected_lines: int | None = None) -> pa.Table:
+    def _fast(self, block: bytes | memoryview, layout: Layout, expected_lines: int | None = None) -> pa.Table:
         try:
             table = pacsv.read_csv(
-                io.BytesIO(block),
+                pa.BufferReader(pa.py_buffer(block)),  # no copy of the block
                 read_options=pacsv.ReadOptions(column_names=list(layout.columns), block_size=1 << 22),
                 parse_options=pacsv.ParseOptions(
                     delimiter=" ", quote_char=False, escape_char=False, ignore_empty_lines=False
@@ -143,7 +145,7 @@ class TextParser:
         except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
             raise _Invalid(str(err)) from err
         if len(layout.columns) < 2 and expected_lines is None:
-            expected_lines = _count_lines(block)  # one field: a blank line would read as an empty value
+            expected_lines = _count_lines(bytes(block))  # one field: a blank line would read as an empty value
         if expected_lines is not None and table.num_rows != expected_lines:
             raise _Invalid("malformed or blank lines")
         try:
@@ -331,10 +333,11 @@ def _count_lines(data: bytes) -> int:
     return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
 
 
-def split_lines(chunks: Iterable[bytes], block_size: int = 8 << 20) -> Iterator[bytes]:
+def split_lines(chunks: Iterable[bytes], block_size: int = 8 << 20) -> Iterator[bytes | memoryview]:
     """Regroup a byte stream into blocks of whole lines (the last block may lack its final newline).
 
-    Runs in the reading thread (see ``ingest``), ahead of parsing.
+    Runs in the reading thread (see ``ingest``), ahead of parsing. Each block is one copy of the text
+    (the join); the block handed on is a view of it, not a second copy.
     """
     pending = b""
     buffer: list[bytes] = []
@@ -344,16 +347,16 @@ def split_lines(chunks: Iterable[bytes], block_size: int = 8 << 20) -> Iterator[
         size += len(chunk)
         if size < block_size:
             continue
-        data = pending + b"".join(buffer)
+        data = b"".join([pending, *buffer])
         buffer.clear()
         size = 0
         cut = data.rfind(b"\n")
         if cut < 0:
             pending = data
             continue
-        block, pending = data[: cut + 1], data[cut + 1 :]
-        yield block
-    data = pending + b"".join(buffer)
+        pending = data[cut + 1 :]
+        yield memoryview(data)[: cut + 1]
+    data = b"".join([pending, *buffer])
     if data:
         yield data
 
