@@ -13,6 +13,9 @@ from vpcflow.engines.base import parse, prepend_ctes, time_filter, view_ctes
 from vpcflow.errors import InputError
 from vpcflow.store import VIEW_BODIES
 
+VIEW_COLUMNS = ("action", "log_status")
+"""Columns the rejects and health views filter on: kept in the copy whatever the rules read."""
+
 
 class DuckDBEngine:
     name = "duckdb"
@@ -50,7 +53,7 @@ class DuckDBEngine:
             self.con.execute(f"DROP VIEW IF EXISTS temp.main.{name}")
         self._prepared = False
         have = [d[0] for d in self.con.execute("SELECT * FROM flows LIMIT 0").description or []]
-        keep = [c for c in have if c in columns]
+        keep = [c for c in have if c in columns or c in VIEW_COLUMNS]
         if not keep:
             return
         cols = ", ".join(f'"{c}"' for c in keep)
