@@ -106,8 +106,3 @@ def finding_maker(rule: Rule, config: DetectConfig) -> Callable[[dict[str, Any]]
         )
 
     return make
-
-
-def finding_from_row(rule: Rule, row: dict[str, Any], config: DetectConfig) -> Finding:
-    """One row to its finding (the bulk path is :func:`finding_maker` over :func:`plain_rows`)."""
-    return finding_maker(rule, config)(plain_rows([dict(row)])[0])
