@@ -49,8 +49,8 @@ from vpcflow.engines.duckdb import DuckDBEngine
 threats = parse_threat_list("\\n".join(f"203.0.{i}.0/24" for i in range(100)))
 result = run_rules(DuckDBEngine(con), load_rules(), DetectConfig(), threat_list=threats, evidence=3,
                    max_findings={max_findings})
-extra = {{"findings": len(result.findings),
-          "rules": {{r.rule_id: [round(r.seconds, 3), r.findings, r.total] for r in result.runs}}}}
+extra = {"findings": len(result.findings),
+         "rules": {r.rule_id: [round(r.seconds, 3), r.findings, r.total] for r in result.runs}}
 """
 INGEST = """
 from vpcflow.ingest import ingest
@@ -83,9 +83,9 @@ def main() -> None:
     uncapped: list[dict[str, object]] = []
     for _ in range(args.runs):  # interleaved, so load on the machine affects all alike
         baseline.append(measure(store, BASELINE))
-        catalog.append(measure(store, CATALOG.format(max_findings=DEFAULT_MAX_FINDINGS)))
+        catalog.append(measure(store, CATALOG.replace("{max_findings}", str(DEFAULT_MAX_FINDINGS))))
         if not args.no_uncapped:
-            uncapped.append(measure(store, CATALOG.format(max_findings=0)))
+            uncapped.append(measure(store, CATALOG.replace("{max_findings}", "0")))
 
     def median(runs: list[dict[str, object]]) -> float:
         return statistics.median(float(r["seconds"]) for r in runs)  # type: ignore[arg-type]
