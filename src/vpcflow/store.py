@@ -357,12 +357,18 @@ class StoreWriter:
             shutil.rmtree(self.staging)
 
 
-VIEW_BODIES: tuple[tuple[str, str], ...] = (
-    ("flows", "SELECT * FROM {flows}"),
+DERIVED_VIEWS: tuple[tuple[str, str], ...] = (
     ("rejects", "SELECT * FROM flows WHERE action = 'REJECT'"),
     ("health", "SELECT * FROM flows WHERE log_status IN ('NODATA', 'SKIPDATA')"),
 )
-"""The relations rules read, defined over the records (``{flows}``); the store's views and every engine share this definition."""
+"""The views over ``flows`` that queries and rules read; the store and every engine define them from here."""
+VIEW_NAMES: tuple[str, ...] = ("flows", *(name for name, _ in DERIVED_VIEWS))
+
+
+def view_statements(flows_sql: str, *, temporary: bool = False) -> list[str]:
+    """The statements that define ``flows`` as ``flows_sql`` and the views derived from it (DuckDB and Spark SQL)."""
+    kind = "TEMP VIEW" if temporary else "VIEW"
+    return [f"CREATE OR REPLACE {kind} {name} AS {body}" for name, body in (("flows", flows_sql), *DERIVED_VIEWS)]
 
 
 def _split_by_hour(table: pa.Table) -> Iterable[tuple[tuple[str, int], pa.Table]]:
@@ -432,11 +438,13 @@ def connect(
             "hive_types = {'date': 'VARCHAR', 'hour': 'INTEGER'})"
         )
         present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
-        con.execute(f"CREATE VIEW flows AS SELECT {_select_list(present)} FROM {scan}")
+        flows_sql = f"SELECT {_select_list(present)} FROM {scan}"
     else:
         empty = pa.schema([*RECORD_SCHEMA, *PARTITION_FIELDS]).empty_table()
         con.register("_empty_flows", empty)
-        con.execute("CREATE VIEW flows AS SELECT * FROM _empty_flows")
+        flows_sql = "SELECT * FROM _empty_flows"
+    for statement in view_statements(flows_sql):
+        con.execute(statement)
     quarantine = sorted(store.quarantine_dir.glob("*.parquet")) if store.quarantine_dir.exists() else []
     if quarantine:
         pattern = str(store.quarantine_dir / "*.parquet").replace("'", "''")
@@ -444,6 +452,4 @@ def connect(
     else:
         con.register("_empty_quarantine", QUARANTINE_SCHEMA.empty_table())
         con.execute("CREATE VIEW quarantine AS SELECT * FROM _empty_quarantine")
-    for name, body in VIEW_BODIES[1:]:
-        con.execute(f"CREATE VIEW {name} AS {body}")
     return con

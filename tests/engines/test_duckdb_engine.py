@@ -8,6 +8,7 @@ import duckdb
 
 from vpcflow.detect import DetectConfig, load_rules, run_rules
 from vpcflow.engines.duckdb import DuckDBEngine
+from vpcflow.store import view_statements
 
 RULE = next(r for r in load_rules() if r.id == "brute-force-auth")
 
@@ -28,9 +29,8 @@ FROM range(600000)
 
 def _connection() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    con.execute(f"CREATE VIEW flows AS {SYNTHETIC}")
-    con.execute("CREATE VIEW rejects AS SELECT * FROM flows WHERE action = 'REJECT'")
-    con.execute("CREATE VIEW health AS SELECT * FROM flows WHERE log_status IN ('NODATA', 'SKIPDATA')")
+    for statement in view_statements(SYNTHETIC):
+        con.execute(statement)
     return con
 
 

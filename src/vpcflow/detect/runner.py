@@ -161,22 +161,15 @@ def ranked_sql(rule: Rule, sql: str, limit: int) -> str:
     if not isinstance(tree, exp.Query):
         raise InputError(f"Rule {rule.id} must be a SELECT query.")
     names = set(tree.named_selects)
-    key = "with_" if "with_" in tree.arg_types else "with"
-    ctes = tree.args.get(key)
-    if ctes is not None:
-        tree.set(key, None)
     order = [SEVERITY_ORDER] if "severity" in names else []
     order += [f'"{c}" DESC NULLS LAST' for c in rule.counts[:1] if c in names]
     order += [f'"{c}" NULLS LAST' for c in ("first_seen",) if c in names]
     order += [f'"{c}" NULLS FIRST' for c in rule.entities if c in names]
-    outer = parse(
-        f"SELECT *, count(*) OVER () AS {TOTAL_COLUMN} FROM ({tree.sql(dialect='duckdb')}) AS vpcflow_rule"
+    return (
+        f"SELECT *, count(*) OVER () AS {TOTAL_COLUMN} FROM ({sql}) AS vpcflow_rule"
         + (f" ORDER BY {', '.join(order)}" if order else "")
         + (f" LIMIT {int(limit)}" if limit > 0 else "")
     )
-    if ctes is not None:
-        outer.set(key, ctes)
-    return outer.sql(dialect="duckdb")
 
 
 def run_rules(
@@ -221,42 +214,27 @@ def run_rules(
             continue
         started = time.perf_counter()
         try:
-            run = _run_rule(engine, rule, config, [s for s in active if s.applies_to(rule.id)], max_findings, result)
-            attach_evidence(engine, rule, run.kept, evidence)
+            kept, run = _run_rule(
+                engine, rule, config, [s for s in active if s.applies_to(rule.id)], max_findings, result
+            )
+            attach_evidence(engine, rule, kept, evidence)
             if explainer is not None and rule.about_rejects:
-                for f in run.kept:
+                for f in kept:
                     if any(e.get("action") == "REJECT" for e in f.evidence):
                         f.explanation = explainer(f)
         except InputError as err:
             result.runs.append(RuleRun(rule.id, "error", seconds=time.perf_counter() - started, message=err.sentence))
             continue
-        result.findings.extend(run.kept)
-        result.runs.append(
-            RuleRun(
-                rule.id,
-                "ok",
-                findings=len(run.kept),
-                suppressed=run.suppressed,
-                seconds=time.perf_counter() - started,
-                total=run.total,
-                truncated=run.truncated,
-            )
-        )
+        run.seconds = time.perf_counter() - started
+        result.findings.extend(kept)
+        result.runs.append(run)
         if run.truncated:
             result.warnings.append(
-                f"rule {rule.id} produced {run.total:,} findings; the {len(run.kept):,} most severe and largest "
+                f"rule {rule.id} produced {run.total:,} findings; the {run.findings:,} most severe and largest "
                 f"are kept and {run.truncated:,} left out (raise --max-findings, tune the rule or suppress)"
             )
     result.findings.sort(key=lambda f: (-severity_rank(f.severity), f.rule_id, f.first_seen or datetime.min, f.id))
     return result
-
-
-@dataclass
-class _Outcome:
-    kept: list[Finding] = field(default_factory=list)
-    suppressed: int = 0
-    total: int = 0
-    truncated: int = 0
 
 
 def _run_rule(
@@ -266,7 +244,7 @@ def _run_rule(
     suppressions: list[Suppression],
     max_findings: int,
     result: DetectResult,
-) -> _Outcome:
+) -> tuple[list[Finding], RuleRun]:
     """One rule's rows to findings: suppressed ones to ``result``, the rest kept up to the cap.
 
     With no suppression for the rule the engine cuts the rows itself; otherwise every row is fetched,
@@ -276,22 +254,24 @@ def _run_rule(
     if max_findings > 0:
         sql = ranked_sql(rule, sql, 0 if suppressions else max_findings)
     rows = plain_rows(engine.query(sql))
-    out = _Outcome(total=len(rows))
+    run = RuleRun(rule.id, "ok", total=len(rows))
     if max_findings > 0 and rows:
-        out.total = int(rows[0][TOTAL_COLUMN])
+        run.total = int(rows[0][TOTAL_COLUMN])
         for row in rows:
             del row[TOTAL_COLUMN]
     make = finding_maker(rule, config)
+    kept: list[Finding] = []
     for row in rows:
         if suppressions:
             entities = {k: row.get(k) for k in rule.entities}
             by = next((s for s in suppressions if s.matches_entities(rule.id, entities)), None)
             if by is not None:
                 result.suppressed.append((make(row), by))
-                out.suppressed += 1
+                run.suppressed += 1
                 continue
-        if max_findings > 0 and len(out.kept) >= max_findings:
+        if max_findings > 0 and len(kept) >= max_findings:
             continue
-        out.kept.append(make(row))
-    out.truncated = out.total - out.suppressed - len(out.kept)
-    return out
+        kept.append(make(row))
+    run.findings = len(kept)
+    run.truncated = run.total - run.suppressed - run.findings
+    return kept, run

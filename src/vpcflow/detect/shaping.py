@@ -31,14 +31,16 @@ def plain_value(value: Any) -> Any:
     return value
 
 
-def _needs_plain(values: list[Any]) -> bool:
-    for value in values:
+def _needs_plain(rows: list[dict[str, Any]], column: str) -> bool:
+    """Whether ``column`` holds values ``plain_value`` changes, judged by its first non-NULL value."""
+    for row in rows:
+        value = row[column]
         if value is None:
             continue
         if isinstance(value, Decimal | float):
             return True
-        if isinstance(value, str):
-            return any(isinstance(v, str) and v.endswith(" UTC") for v in values)
+        if isinstance(value, str):  # text: only some values may carry Athena's suffix
+            return any(isinstance(r[column], str) and r[column].endswith(" UTC") for r in rows)
         return False
     return False
 
@@ -47,7 +49,7 @@ def plain_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Make every value of ``rows`` plain, in place, converting only the columns whose type needs it."""
     if not rows:
         return rows
-    convert = [c for c in rows[0] if _needs_plain([r.get(c) for r in rows])]
+    convert = [c for c in rows[0] if _needs_plain(rows, c)]
     for row in rows:
         for column in convert:
             row[column] = plain_value(row[column])

@@ -22,6 +22,7 @@ from vpcflow.detect.threats import parse_threat_list
 from vpcflow.engines.duckdb import DuckDBEngine
 from vpcflow.errors import InputError
 from vpcflow.records.schema import PARTITION_FIELDS, RECORD_SCHEMA
+from vpcflow.store import view_statements
 
 TEST_SCHEMA = pa.schema([*RECORD_SCHEMA, *PARTITION_FIELDS])
 
@@ -95,9 +96,8 @@ def connect_table(table: pa.Table) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the store's three views over ``table``."""
     con = duckdb.connect()
     con.register("vpcflow_test_records", table)
-    con.execute("CREATE VIEW flows AS SELECT * FROM vpcflow_test_records")
-    con.execute("CREATE VIEW rejects AS SELECT * FROM flows WHERE action = 'REJECT'")
-    con.execute("CREATE VIEW health AS SELECT * FROM flows WHERE log_status IN ('NODATA', 'SKIPDATA')")
+    for statement in view_statements("SELECT * FROM vpcflow_test_records"):
+        con.execute(statement)
     return con
 
 

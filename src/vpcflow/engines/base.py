@@ -17,7 +17,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from vpcflow.errors import InputError
-from vpcflow.store import VIEW_BODIES
+from vpcflow.store import DERIVED_VIEWS
 
 
 class Engine(Protocol):
@@ -85,9 +85,9 @@ def view_ctes(tree: exp.Expr, flows_source: str, where: str = "TRUE") -> list[tu
     used = referenced_tables(tree)
     if not used & {"flows", "rejects", "health"}:
         return []
-    bodies = dict(VIEW_BODIES)
-    ctes = [("flows", bodies["flows"].format(flows=flows_source) + f" WHERE {where}")]
-    return ctes + [(name, bodies[name]) for name in ("rejects", "health") if name in used]
+    return [("flows", f"SELECT * FROM {flows_source} WHERE {where}")] + [
+        (name, body) for name, body in DERIVED_VIEWS if name in used
+    ]
 
 
 def transpile(tree: exp.Expr, dialect: str) -> str:

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from vpcflow.engines.base import parse, prepend_ctes, time_filter, view_ctes
 from vpcflow.errors import InputError
-from vpcflow.store import VIEW_BODIES
+from vpcflow.store import VIEW_NAMES, view_statements
 
 VIEW_COLUMNS = ("action", "log_status")
 """Columns the rejects and health views filter on: kept in the copy whatever the rules read."""
@@ -49,7 +49,7 @@ class DuckDBEngine:
         Every rule is at least one pass over the records; decoding the Parquet files once instead of
         once per rule is what keeps the whole catalog within a few scans' time.
         """
-        for name, _ in reversed(VIEW_BODIES):  # a second prepare reads the store again, not the last copy
+        for name in reversed(VIEW_NAMES):  # a second prepare reads the store again, not the last copy
             self.con.execute(f"DROP VIEW IF EXISTS temp.main.{name}")
         self._prepared = False
         have = [d[0] for d in self.con.execute("SELECT * FROM flows LIMIT 0").description or []]
@@ -62,8 +62,8 @@ class DuckDBEngine:
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE vpcflow_flows AS SELECT {cols} FROM flows WHERE {where}")
             # Temporary views shadow the store's: rules read the copy under their usual names, and a view
             # (unlike a CTE named twice in a query, which DuckDB materialises) costs nothing to read twice.
-            for name, body in VIEW_BODIES:
-                self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {body.format(flows='vpcflow_flows')}")
+            for statement in view_statements("SELECT * FROM vpcflow_flows", temporary=True):
+                self.con.execute(statement)
         except duckdb.Error as err:
             raise InputError(f"DuckDB could not read the records: {str(err).splitlines()[0]}") from err
         self._prepared = True

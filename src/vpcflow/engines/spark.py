@@ -18,6 +18,7 @@ import pyarrow as pa
 from vpcflow.engines.base import parse, time_filter
 from vpcflow.errors import InputError
 from vpcflow.records.schema import PARTITION_FIELDS, RECORD_SCHEMA
+from vpcflow.store import view_statements
 
 
 def _spark_type(t: pa.DataType) -> str:
@@ -131,11 +132,8 @@ class SparkEngine:
             df = df.cache()
         df.createOrReplaceTempView("vpcflow_all_flows")
         where = time_filter(self.since, self.until)
-        self.spark.sql(f"CREATE OR REPLACE TEMP VIEW flows AS SELECT * FROM vpcflow_all_flows WHERE {where}")
-        self.spark.sql("CREATE OR REPLACE TEMP VIEW rejects AS SELECT * FROM flows WHERE action = 'REJECT'")
-        self.spark.sql(
-            "CREATE OR REPLACE TEMP VIEW health AS SELECT * FROM flows WHERE log_status IN ('NODATA', 'SKIPDATA')"
-        )
+        for statement in view_statements(f"SELECT * FROM vpcflow_all_flows WHERE {where}", temporary=True):
+            self.spark.sql(statement)
 
     def load_store(self, store_dir: str) -> None:
         flows = Path(store_dir) / "flows"
