@@ -84,3 +84,22 @@ def test_simulated_attacks_are_found_and_findings_are_explained(seed: int, tmp_p
     kinds = Counter(r["kind"] for r in labels.to_pylist())
     assert kinds["stragglers"] > 0
     assert not noise_reported, f"seed {seed}: post-close stragglers reported: {noise_reported}"
+
+
+def test_snapshot_explains_each_rejected_tuple_of_a_finding(tmp_path: Path) -> None:
+    from vpcflow.detect.explain import make_explainer
+
+    scenario = scenario_from_dict(yaml.safe_load((EXAMPLE / "scenario.yaml").read_text()))
+    simulate(EXAMPLE / "snapshot.json", scenario, tmp_path, seed=1)
+    table = load_records(sorted(str(p) for p in tmp_path.rglob("*.log.gz")))
+    engine = DuckDBEngine(connect_table(_with_partitions(table)))
+    rule = [r for r in load_rules() if r.id == "internal-reject"]
+    explainer = make_explainer(str(EXAMPLE / "snapshot.json"))
+    result = run_rules(engine, rule, DetectConfig(), evidence=3, explainer=explainer)
+    engine.close()
+    assert result.findings
+    for f in result.findings:
+        rejected = {e["source_line"] for e in f.evidence if e["action"] == "REJECT"}
+        assert f.explanation, f.summary
+        assert {x["record_index"] for x in f.explanation} <= rejected
+        assert all(x["code"] and x["source"] for x in f.explanation)

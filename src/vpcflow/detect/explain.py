@@ -10,6 +10,7 @@ from vpcflow.detect.runner import Explainer
 
 def make_explainer(snapshot_path: str) -> Explainer:
     """A callable giving a finding's explanations (one per distinct rejected tuple in its evidence)."""
+    from vpcflow.explain.batch import KEY_COLUMNS
     from vpcflow.explain.core import Explainer as PolicyExplainer
     from vpcflow.explain.core import RecordKey
     from vpcflow.snapshot.model import load_snapshot
@@ -22,20 +23,9 @@ def make_explainer(snapshot_path: str) -> Explainer:
         for record in finding.evidence:
             if record.get("action") != "REJECT":
                 continue
-            key = RecordKey(
-                interface_id=record.get("interface_id"),
-                srcaddr=record.get("srcaddr"),
-                dstaddr=record.get("dstaddr"),
-                pkt_srcaddr=record.get("pkt_srcaddr"),
-                pkt_dstaddr=record.get("pkt_dstaddr"),
-                srcport=record.get("srcport"),
-                dstport=record.get("dstport"),
-                protocol=record.get("protocol"),
-                flow_direction=record.get("flow_direction"),
-                tcp_flags=record.get("tcp_flags"),
-                reject_reason=record.get("reject_reason"),
-                action=record.get("action"),
-            )
+            # the record's own fields; record_type keeps RecordKey's default when the evidence lacks it
+            fields: dict[str, Any] = {c: record.get(c) for c in KEY_COLUMNS if c != "record_type" or c in record}
+            key = RecordKey(**fields)
             if key in seen:
                 continue
             seen.add(key)
