@@ -1,6 +1,6 @@
 """Spark parity: every rule gives the same findings on Spark (sqlglot-transpiled) as on DuckDB.
 
-One local[2] SparkSession for the test session, the store's Parquet read as hive-partitioned temp views
+One local[2] SparkSession for the module, the store's Parquet read as hive-partitioned temp views
 and cached once; the DuckDB side reads the same store through vpcflow.store.connect.
 """
 
@@ -15,10 +15,11 @@ import pytest
 from tests.detect.fixtures import THREATS, catalog_records, write_store
 from vpcflow.detect.config import DetectConfig
 from vpcflow.detect.loader import load_rules
-from vpcflow.detect.runner import run_rules
+from vpcflow.detect.runner import run_rules, used_columns
 from vpcflow.detect.threats import parse_threat_list
 from vpcflow.engines.duckdb import DuckDBEngine
-from vpcflow.engines.spark import SparkEngine, session
+from vpcflow.engines.spark import SparkEngine
+from vpcflow.engines.spark_session import SparkRun, SparkSettings, acquire
 
 pytestmark = pytest.mark.slow
 RULES = load_rules()
@@ -30,12 +31,16 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def spark_engine(store: Path) -> Iterator[SparkEngine]:
-    spark = session("local[2]", shuffle_partitions=2)
-    spark.conf.set("spark.sql.adaptive.enabled", "false")  # tiny data: fewer stages
-    engine = SparkEngine(spark, cache=True)
+def run() -> SparkRun:
+    conf = (("spark.sql.shuffle.partitions", "2"), ("spark.sql.adaptive.enabled", "false"))  # tiny data
+    return acquire(SparkSettings(master="local[2]", conf=conf))
+
+
+@pytest.fixture(scope="module")
+def spark_engine(store: Path, run: SparkRun) -> Iterator[SparkEngine]:
+    engine = SparkEngine(run.spark)
     engine.load_store(str(store))
-    engine.query("SELECT count(*) AS n FROM flows")  # fill the cache once
+    engine.prepare(used_columns(RULES, DetectConfig()))  # read once; each rule's run_rules finds it cached
     yield engine
     engine.close()
 
@@ -55,7 +60,7 @@ def test_same_findings_on_duckdb_and_spark(rule: Any, store: Path, spark_engine:
     assert _comparable(spark.findings) == _comparable(duck.findings)
 
 
-def test_spark_reads_raw_delivery_text(tmp_path: Path) -> None:
+def test_spark_reads_raw_delivery_text(tmp_path: Path, run: SparkRun) -> None:
     """A delivery folder of text files with a header line (as AWS writes to S3) gives the canonical columns."""
     folder = tmp_path / "AWSLogs" / "123456789012" / "vpcflowlogs" / "us-east-1" / "2024" / "05" / "01"
     folder.mkdir(parents=True)
@@ -68,9 +73,8 @@ def test_spark_reads_raw_delivery_text(tmp_path: Path) -> None:
     ]
     lines.append("2 123456789012 eni-0a1 - - - - - - - 1714557600 1714557660 - NODATA")
     (folder / "123456789012_vpcflowlogs_us-east-1_fl-1_20240501T1000Z_abc.log").write_text("\n".join(lines) + "\n")
-    spark = session("local[2]", shuffle_partitions=2)
-    engine = SparkEngine(spark)
-    engine.load_delivery(str(tmp_path / "AWSLogs"), "text")
+    engine = SparkEngine(run.spark)
+    engine.load_delivery(str(tmp_path / "AWSLogs"))
     rows = engine.query("SELECT count(*) AS n, min(start) AS s, count(srcaddr) AS addrs FROM flows")
     assert rows[0]["n"] == 13 and rows[0]["addrs"] == 12
     assert str(rows[0]["s"]) == "2024-05-01 10:00:00"

@@ -64,19 +64,20 @@ def _engine(opts: dict[str, Any], since: datetime | None, until: datetime | None
             raise InputError("Give --store DIR (or flow-log FILEs) to run detections with DuckDB.")
         return DuckDBEngine.for_store(opts["store_dir"], since=since, until=until)
     if name == "spark":
-        from vpcflow.engines.spark import SparkEngine
+        from vpcflow.engines.spark import SparkEngine, SparkOptions
+        from vpcflow.engines.spark_session import SparkSettings, parse_conf
 
-        if not (opts["store_dir"] or opts["path"]):
-            raise InputError(
-                "--engine spark needs --store DIR or --path (a delivery path such as s3a://bucket/AWSLogs/)."
-            )
+        settings = SparkSettings(master=opts["spark_master"], conf=parse_conf(opts["spark_conf"]))
         return SparkEngine.create(
-            store_dir=opts["store_dir"],
-            path=opts["path"],
-            master=opts["spark_master"],
-            input_format=opts["input_format"],
-            since=since,
-            until=until,
+            SparkOptions(
+                store_dir=opts["store_dir"],
+                path=opts["path"],
+                settings=settings,
+                log_format=opts["log_format"],
+                parquet_default=opts["input_format"] == "parquet",
+                since=since,
+                until=until,
+            )
         )
     from vpcflow.engines.athena import AthenaEngine
 
@@ -92,6 +93,27 @@ def _engine(opts: dict[str, Any], since: datetime | None, until: datetime | None
         since=since,
         until=until,
     )
+
+
+def _report_spark(engine: Engine, err: Any) -> None:
+    """The session really in use (master, shuffle partitions) and the files it reads, on stderr."""
+    from vpcflow.engines.spark import SparkEngine
+
+    if isinstance(engine, SparkEngine) and engine.info is not None:
+        err.print(f"vpcflow: {engine.info.describe()}; {len(engine.files)} delivery file(s) in the window.")
+
+
+def _spark_after_run(engine: Engine, result: DetectResult, opts: dict[str, Any], err: Any) -> None:
+    """What the Spark read left out, and the findings written with --findings-out."""
+    from vpcflow.engines.spark import SparkEngine
+
+    if not isinstance(engine, SparkEngine):
+        return
+    for w in engine.warnings:
+        err.print(f"vpcflow: warning: {w}")
+    if opts["findings_out"]:
+        n = engine.write_findings(result.findings, opts["findings_out"], opts["findings_format"])
+        err.print(f"vpcflow: wrote {n} findings to {opts['findings_out']} ({opts['findings_format']}, by day).")
 
 
 def _with_partitions(table: Any) -> Any:
@@ -166,12 +188,38 @@ def _print_findings(result: DetectResult, rules: dict[str, Rule], fmt: str, opts
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 @click.option("--store", "store_dir", type=click.Path(file_okay=False), help="Store folder (from vpcflow ingest).")
 @click.option("--engine", type=click.Choice(["duckdb", "spark", "athena"]), default="duckdb", show_default=True)
-@click.option("--spark-master", default=None, help="Spark master URL (default: local[*]).")
+@click.option(
+    "--spark-master",
+    default=None,
+    help="Spark master URL when no session is running (default: spark-submit's, else local[*]).",
+)
+@click.option(
+    "--spark-conf",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Spark: a setting passed through to the session (repeatable).",
+)
 @click.option(
     "--path", default=None, help="Spark: a delivery path (s3a://bucket/AWSLogs/… or a folder) instead of --store."
 )
 @click.option(
-    "--input-format", type=click.Choice(["text", "parquet"]), default="text", help="Spark --path: delivery format."
+    "--input-format",
+    type=click.Choice(["text", "parquet"]),
+    default="text",
+    help="Spark --path: the format of files whose names do not say (AWS's names end in .log.gz or .parquet).",
+)
+@click.option(
+    "--findings-out",
+    default=None,
+    metavar="URI|DIR",
+    help="Spark: also write the findings there (s3a://… or a folder), one folder per day; a re-run replaces its days.",
+)
+@click.option(
+    "--findings-format",
+    type=click.Choice(["parquet", "jsonl"]),
+    default="parquet",
+    show_default=True,
+    help="Spark --findings-out: Parquet or JSON lines.",
 )
 @click.option("--workgroup", default=None, help="Athena workgroup.")
 @click.option("--output", default=None, help="Athena query result location, s3://bucket/prefix/.")
@@ -290,9 +338,12 @@ def command(ctx: click.Context, fmt: str | None, **opts: Any) -> None:
         return
 
     since, until = _when(opts["since"], "--since"), _when(opts["until"], "--until")
+    if opts["findings_out"] and opts["engine"] != "spark":
+        raise InputError("--findings-out writes through Spark: use it with --engine spark.")
     threats = load_threat_list(opts["threat_lists"]) if opts["threat_lists"] else None
     explainer = _explainer(opts["snapshot"])
     engine = _engine(opts, since, until)
+    _report_spark(engine, err)
     try:
         with err.status("running detections…") as status:
             result = run_rules(
@@ -305,6 +356,7 @@ def command(ctx: click.Context, fmt: str | None, **opts: Any) -> None:
                 explainer=explainer,
                 on_rule=lambda r: status.update(f"running {r.id}…"),
             )
+        _spark_after_run(engine, result, opts, err)
     finally:
         engine.close()
 

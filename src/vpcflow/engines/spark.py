@@ -1,14 +1,15 @@
-"""Spark: the same rules, transpiled by sqlglot, over the store's Parquet or raw delivery paths.
+"""Spark: the same rules, transpiled by sqlglot, over the store's Parquet or the files AWS delivered.
 
 ``flows``, ``rejects`` and ``health`` become temp views. A store is read as hive-partitioned Parquet
-(``flows/date=…/hour=…``); a delivery path (``s3a://bucket/AWSLogs/…`` or a folder) is read as AWS
-writes it, space-separated text with a header line or Parquet, and brought to the canonical columns:
-``-`` is NULL, names use ``_``, integers are typed and ``start``/``end`` become UTC timestamps.
+(``flows/date=…/hour=…``), pruned to the window's dates. A delivery path (``s3a://bucket/AWSLogs/…``
+or a folder) is listed only in the window's date and hour folders (``spark_listing``) and read with
+each file's own format (``spark_delivery``). ``prepare`` reads the columns the rules use once, into
+Spark's cache, so the fourteen rules and their evidence look-ups scan memory, not S3.
 """
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,84 +17,41 @@ from typing import Any
 import pyarrow as pa
 
 from vpcflow.engines.base import parse, time_filter
+from vpcflow.engines.spark_delivery import (
+    HELPER_COLUMNS,
+    HadoopListing,
+    canonical_ddl,
+    delivery_frame,
+    first_rows,
+    group_by_format,
+    numbered,
+    spark_type,
+)
+from vpcflow.engines.spark_errors import spark_failure
+from vpcflow.engines.spark_listing import DeliveryFile, delivery_files
+from vpcflow.engines.spark_session import SessionInfo, SparkRun, SparkSettings, acquire
 from vpcflow.errors import InputError
+from vpcflow.records.logformat import Layout, parse_log_format
 from vpcflow.records.schema import PARTITION_FIELDS, RECORD_SCHEMA
-from vpcflow.store import view_statements
+from vpcflow.store import VIEW_NAMES, view_statements
+
+CANONICAL_COLUMNS: tuple[str, ...] = tuple(f.name for f in [*RECORD_SCHEMA, *PARTITION_FIELDS])
+VIEW_COLUMNS = ("action", "log_status", "start")
+"""Columns the views and the window filter read: kept in the cache whatever the rules read."""
+RAW_VIEW = "vpcflow_all_flows"
 
 
-def _spark_type(t: pa.DataType) -> str:
-    if pa.types.is_int32(t):
-        return "INT"
-    if pa.types.is_int64(t):
-        return "BIGINT"
-    if pa.types.is_timestamp(t):
-        return "TIMESTAMP_NTZ"
-    return "STRING"
+@dataclass(frozen=True)
+class SparkOptions:
+    """What ``vpcflow detect --engine spark`` was given."""
 
-
-def session(master: str | None = None, shuffle_partitions: int = 8) -> Any:
-    """A SparkSession in UTC with timestamps read as they are written (no time-zone shifts)."""
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError as err:
-        raise InputError("--engine spark needs PySpark: pip install 'vpcflow[spark]'.") from err
-    os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", "python3"))
-    builder = (
-        SparkSession.builder.appName("vpcflow-detect")
-        .master(master or "local[*]")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
-        .config("spark.sql.timestampType", "TIMESTAMP_NTZ")
-        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.ui.enabled", "false")
-        .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
-    )
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
-
-
-def canonical_select(columns: list[str], *, epoch_times: bool) -> str:
-    """Spark SQL projecting a raw delivery's columns onto every canonical column (absent ones NULL)."""
-    have = {c.replace("-", "_").lower(): c for c in columns}
-    parts = []
-    for field in [*RECORD_SCHEMA, *PARTITION_FIELDS]:
-        name = field.name
-        typ = _spark_type(field.type)
-        raw = have.get(name)
-        if raw is None:
-            if name == "source_object":
-                parts.append("input_file_name() AS source_object")
-            elif name == "record_type":
-                parts.append("'vpc' AS record_type")
-            elif name == "date":
-                parts.append(f"date_format({_ts('start', have, epoch_times)}, 'yyyy-MM-dd') AS date")
-            elif name == "hour":
-                parts.append(f"hour({_ts('start', have, epoch_times)}) AS hour")
-            else:
-                parts.append(f"CAST(NULL AS {typ}) AS `{name}`")
-            continue
-        col = f"NULLIF(CAST(`{raw}` AS STRING), '-')"
-        if name in ("start", "end"):
-            parts.append(f"{_ts(name, have, epoch_times)} AS `{name}`")
-        elif typ in ("INT", "BIGINT"):
-            parts.append(f"CAST({col} AS {typ}) AS `{name}`")
-        else:
-            parts.append(f"{col} AS `{name}`")
-    return ", ".join(parts)
-
-
-def _ts(name: str, have: dict[str, str], epoch_times: bool) -> str:
-    raw = have.get(name)
-    if raw is None:
-        return "CAST(NULL AS TIMESTAMP_NTZ)"
-    if not epoch_times:
-        return f"CAST(`{raw}` AS TIMESTAMP_NTZ)"
-    secs = f"CAST(NULLIF(CAST(`{raw}` AS STRING), '-') AS BIGINT)"
-    # 13-digit values are milliseconds (seen in the wild)
-    value = f"CASE WHEN {secs} >= 1000000000000 THEN {secs} / 1000 ELSE {secs} END"
-    return f"CAST(to_utc_timestamp(from_unixtime({value}), 'UTC') AS TIMESTAMP_NTZ)"
+    store_dir: str | None = None
+    path: str | None = None
+    settings: SparkSettings = field(default_factory=SparkSettings)
+    log_format: str | None = None
+    parquet_default: bool = False  # files whose names do not say are Parquet (else text)
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 class SparkEngine:
@@ -102,85 +60,173 @@ class SparkEngine:
     evidence_batch = 10_000  # finding keys per evidence query (each query is a Spark job)
 
     def __init__(
-        self, spark: Any, *, since: datetime | None = None, until: datetime | None = None, cache: bool = False
+        self, spark: Any, *, since: datetime | None = None, until: datetime | None = None, run: SparkRun | None = None
     ) -> None:
         self.spark = spark
-        self.cache = cache  # keep the records in executor memory: many rules read the same data
         self.since = since
         self.until = until
+        self._run = run
+        self._frame: Any = None  # the records before the window filter (canonical columns, maybe helpers)
+        self._delivery = False
+        self._cached: Any = None
+        self.files: list[DeliveryFile] = []  # the delivery files this run reads
+        self.warnings: list[str] = []
 
     @classmethod
-    def create(
-        cls,
-        *,
-        store_dir: str | None = None,
-        path: str | None = None,
-        master: str | None = None,
-        input_format: str = "text",
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> SparkEngine:
-        engine = cls(session(master), since=since, until=until)
-        if store_dir:
-            engine.load_store(store_dir)
-        elif path:
-            engine.load_delivery(path, input_format)
+    def create(cls, options: SparkOptions) -> SparkEngine:
+        if not (options.store_dir or options.path):
+            raise InputError(
+                "--engine spark needs --store DIR or --path (a delivery path such as s3a://bucket/AWSLogs/)."
+            )
+        run = acquire(options.settings)
+        engine = cls(run.spark, since=options.since, until=options.until, run=run)
+        try:
+            if options.store_dir:
+                engine.load_store(options.store_dir)
+            elif options.path:
+                layout = parse_log_format(options.log_format) if options.log_format else None
+                engine.load_delivery(options.path, log_format=layout, parquet_default=options.parquet_default)
+        except BaseException:
+            engine.close()
+            raise
         return engine
 
-    def _register_views(self, df: Any) -> None:
-        if self.cache:
-            df = df.cache()
-        df.createOrReplaceTempView("vpcflow_all_flows")
-        where = time_filter(self.since, self.until)
-        for statement in view_statements(f"SELECT * FROM vpcflow_all_flows WHERE {where}", temporary=True):
+    @property
+    def info(self) -> SessionInfo | None:
+        return self._run.info if self._run is not None else None
+
+    # -- loading ------------------------------------------------------------------------------------
+    def _where(self) -> str:
+        return time_filter(self.since, self.until)
+
+    def _register(self, frame: Any) -> None:
+        frame.createOrReplaceTempView(RAW_VIEW)
+        for statement in view_statements(f"SELECT * FROM {RAW_VIEW}", temporary=True):
             self.spark.sql(statement)
 
     def load_store(self, store_dir: str) -> None:
         flows = Path(store_dir) / "flows"
         if not flows.is_dir() or not any(flows.glob("date=*/hour=*/*.parquet")):
             raise InputError(f"No records in the store {store_dir}: run 'vpcflow ingest' first.")
-        schema = ", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in [*RECORD_SCHEMA, *PARTITION_FIELDS])
-        df = (
-            self.spark.read.schema(schema)
-            .option("basePath", str(flows))
-            .option("mergeSchema", "false")
-            .parquet(str(flows / "date=*" / "hour=*"))
-        )
-        self._register_views(df)
+        try:
+            frame = (
+                self.spark.read.schema(canonical_ddl())
+                .option("basePath", str(flows))
+                .option("mergeSchema", "false")
+                .parquet(str(flows / "date=*" / "hour=*"))
+            )
+            days = []  # the store is partitioned by the day of start: prune the folders outside the window
+            if self.since:
+                days.append(f"`date` >= '{self.since:%Y-%m-%d}'")
+            if self.until:
+                days.append(f"`date` <= '{self.until:%Y-%m-%d}'")
+            if days:
+                frame = frame.where(" AND ".join(days))
+            self._frame = frame
+            self._register(frame.where(self._where()))
+        except InputError:
+            raise
+        except Exception as err:
+            raise spark_failure(err, f"read the store {store_dir}", self.spark) from err
 
-    def load_delivery(self, path: str, input_format: str) -> None:
-        """Raw AWS delivery files (text with header, gzip, or Parquet) under ``path``."""
-        reader = self.spark.read.option("recursiveFileLookup", "true")
-        if input_format == "parquet":
-            raw = reader.parquet(path)
-        else:
-            raw = reader.option("header", "true").option("sep", " ").option("nullValue", "-").csv(path)
-        raw.createOrReplaceTempView("vpcflow_raw_delivery")
-        select = canonical_select(raw.columns, epoch_times=True)
-        self._register_views(self.spark.sql(f"SELECT {select} FROM vpcflow_raw_delivery"))
+    def load_delivery(self, path: str, log_format: Layout | None = None, *, parquet_default: bool = False) -> None:
+        """Raw AWS delivery files (text with a header, gzip, or Parquet) under ``path``, in the window."""
+        root = path if "://" in path or path.startswith("file:") else str(Path(path).resolve())
+        try:
+            listing = HadoopListing(self.spark)
+            if listing.entry(root) is None:
+                raise InputError(f"{path} does not exist.")
+            self.files = delivery_files(listing, root, self.since, self.until)
+            groups = group_by_format(self.files, listing.first_line, log_format, parquet_default=parquet_default)
+            frame = delivery_frame(self.spark, groups)
+        except InputError:
+            raise
+        except Exception as err:
+            raise spark_failure(err, f"read {path}", self.spark) from err
+        if frame is None:
+            self.warnings.append(f"no flow-log files under {path} can hold records of the window")
+            helpers = "vpcflow_file STRING, vpcflow_row BIGINT, vpcflow_offset INT, vpcflow_bad BOOLEAN"
+            frame = self.spark.createDataFrame([], f"{canonical_ddl()}, {helpers}")
+        self._frame = frame
+        self._delivery = True
+        self._register(self._visible(numbered(frame)))
 
+    def _visible(self, frame: Any) -> Any:
+        """The records the rules see: parsed lines in the window, canonical columns only."""
+        out = frame.where(f"NOT vpcflow_bad AND {self._where()}") if self._delivery else frame.where(self._where())
+        return out.drop(*[c for c in HELPER_COLUMNS if c in out.columns])
+
+    # -- the one read of the run ------------------------------------------------------------------
+    def prepare(self, columns: set[str]) -> None:
+        """Read the columns the rules use once into Spark's cache; every rule then scans the cache."""
+        if self._frame is None:
+            return
+        keep = [c for c in CANONICAL_COLUMNS if c in columns or c in VIEW_COLUMNS]
+        if self._cached is not None and set(keep) <= set(self._cached.columns) - set(HELPER_COLUMNS):
+            return  # already in the cache: a second prepare would read the files again for nothing
+        try:
+            if self._delivery:
+                # cached before the window filter: line numbers count from each file's first line
+                helpers = ["vpcflow_file", "vpcflow_row", "vpcflow_offset", "vpcflow_bad"]
+                cached = self._frame.select(*dict.fromkeys([*keep, "source_line", *helpers])).persist()
+                cached.count()  # the one read of the files
+                lines = numbered(cached, first_rows(self.spark, cached))
+                self._report_bad(lines)
+                visible = self._visible(lines).select(*keep)
+            else:
+                cached = self._frame.where(self._where()).select(*keep).persist()
+                cached.count()
+                visible = cached
+        except Exception as err:
+            raise spark_failure(err, "read the flow logs", self.spark) from err
+        self._drop_cache()
+        self._cached = cached
+        self._register(visible)
+
+    def _report_bad(self, lines: Any) -> None:
+        bad = lines.where("vpcflow_bad")
+        count = bad.count()
+        if count:
+            first = bad.orderBy("source_object", "source_line").select("source_object", "source_line").first()
+            self.warnings.append(
+                f"{count:,} line(s) of the delivery files could not be parsed and were left out "
+                f"(first: {first[0]} line {first[1]})"
+            )
+
+    # -- queries --------------------------------------------------------------------------------------
     def query(self, sql: str) -> list[dict[str, Any]]:
         text = parse(sql).sql(dialect="spark")
         try:
             rows = self.spark.sql(text).collect()
-        except Exception as err:  # pyspark raises its own AnalysisException/ParseException family
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise InputError(f"Spark could not run the query: {first}") from err
+        except Exception as err:
+            raise spark_failure(err, "run the query", self.spark) from err
         return [row.asDict(recursive=True) for row in rows]
 
     def register(self, name: str, table: pa.Table) -> None:
-        if table.num_rows == 0:
-            schema = ", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in table.schema)
-            df = self.spark.createDataFrame([], schema)
-        else:
-            df = self.spark.createDataFrame([tuple(r.values()) for r in table.to_pylist()], _ddl(table.schema))
-        df.createOrReplaceTempView(name)
+        schema = ", ".join(f"`{f.name}` {spark_type(f.type)}" for f in table.schema)
+        try:
+            df = self.spark.createDataFrame([tuple(r.values()) for r in table.to_pylist()], schema)
+            df.createOrReplaceTempView(name)
+        except Exception as err:
+            raise spark_failure(err, f"register {name}", self.spark) from err
+
+    def write_findings(self, findings: list[Any], out: str, fmt: str) -> int:
+        from vpcflow.engines.spark_findings import write_findings
+
+        return write_findings(self.spark, findings, out, fmt)
+
+    def _drop_cache(self) -> None:
+        if self._cached is not None:
+            self._cached.unpersist()
+            self._cached = None
 
     def close(self) -> None:
-        """The session is shared by the process (getOrCreate); views are dropped, the session stays."""
-        for view in ("flows", "rejects", "health", "vpcflow_all_flows"):
-            self.spark.catalog.dropTempView(view)
-
-
-def _ddl(schema: pa.Schema) -> str:
-    return ", ".join(f"`{f.name}` {_spark_type(f.type)}" for f in schema)
+        """Views and the cache are dropped; the session stays (it may be the user's), its settings restored."""
+        try:
+            for view in (*VIEW_NAMES, RAW_VIEW):
+                self.spark.catalog.dropTempView(view)
+            self._drop_cache()
+        except Exception:  # a stopped session has nothing left to drop
+            pass
+        if self._run is not None:
+            self._run.close()
