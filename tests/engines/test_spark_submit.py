@@ -59,7 +59,8 @@ def test_spark_submit_runs_with_its_master_and_conf_and_writes_findings(tmp_path
     ]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "on local[1], spark.sql.shuffle.partitions=3;" in done.stderr, done.stderr[-3000:]
+    reported = [line for line in done.stderr.splitlines() if line.startswith("vpcflow: Spark")]
+    assert reported and "on local[1], spark.sql.shuffle.partitions=3;" in reported[0], done.stderr[-3000:]
     findings = json.loads(done.stdout)["findings"]
     assert [f["entities"] for f in findings] == [{"srcaddr": "198.51.100.7", "dstaddr": "10.0.1.5"}]
     written = [json.loads(line) for p in out.glob("date=2024-05-01/part-*") for line in p.read_text().splitlines()]

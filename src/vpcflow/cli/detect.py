@@ -100,7 +100,8 @@ def _report_spark(engine: Engine, err: Any) -> None:
     from vpcflow.engines.spark import SparkEngine
 
     if isinstance(engine, SparkEngine) and engine.info is not None:
-        err.print(f"vpcflow: {engine.info.describe()}; {len(engine.files)} delivery file(s) in the window.")
+        line = f"vpcflow: {engine.info.describe()}; {len(engine.files)} delivery file(s) in the window."
+        err.print(line, soft_wrap=True)
 
 
 def _spark_after_run(engine: Engine, result: DetectResult, opts: dict[str, Any], err: Any) -> None:
