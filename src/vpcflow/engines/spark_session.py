@@ -124,10 +124,15 @@ def _builder_session(settings: SparkSettings) -> Any:
     spark-submit does not start a session for a Python job; it puts its settings where ``SparkConf``
     reads them. A default of ours applies only where neither spark-submit nor the user set the key.
     """
-    from pyspark import SparkConf
+    from pyspark import SparkConf, SparkContext
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", "python3"))
+    if os.environ.get("PYSPARK_GATEWAY_PORT"):
+        # spark-submit started the JVM with its settings: connect to it so SparkConf can read them.
+        # (Otherwise the JVM is started by getOrCreate below, with the builder's settings, so that
+        # launch-time ones such as spark.jars.packages or spark.driver.memory still apply.)
+        SparkContext._ensure_initialized()
     conf = SparkConf()
     builder = SparkSession.builder.appName("vpcflow-detect")
     user = dict(settings.conf)
