@@ -63,16 +63,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--baseline-src", default="/work/main/src")
     parser.add_argument("--src", default=str(Path(__file__).resolve().parent.parent / "src"))
+    parser.add_argument("--whole-day-only", action="store_true", help="Skip the two-hour window.")
     opts = parser.parse_args()
     tree = opts.data / "s3"
     total = sum(p.stat().st_size for p in tree.rglob("*.log.gz"))
     windows = {"whole day": [], "two hours": ["--since", "2026-11-01T10:00:00", "--until", "2026-11-01T12:00:00"]}
+    if opts.whole_day_only:
+        del windows["two hours"]
     report: dict[str, dict[str, object]] = {}
     for label, window in windows.items():
         runs: dict[str, list[dict[str, float]]] = {"baseline": [], "this": []}
         for _ in range(opts.runs):  # interleaved: the machine's load hits both alike
-            runs["baseline"].append(one_run(opts.baseline_src, tree, window))
-            runs["this"].append(one_run(opts.src, tree, window))
+            for name, src in (("baseline", opts.baseline_src), ("this", opts.src)):
+                runs[name].append(one_run(src, tree, window))
+                print(label, name, json.dumps(runs[name][-1]), file=sys.stderr, flush=True)
         summary: dict[str, object] = {}
         for name, rs in runs.items():
             summary[name] = {
