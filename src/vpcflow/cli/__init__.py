@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "explain": "explain",
     "ingest": "ingest",
     "query": "query",
+    "report": "report",
     "simulate": "simulate",
     "snapshot": "snapshot",
     "stats": "stats",
