@@ -85,12 +85,11 @@ def command(
     )
     if output.exists() and output.is_dir():
         raise InputError(f"{output} is a folder; give the HTML file to write with -o.")
-    console = stderr_console()
     if quiet:
         report = build_report(request)
         html = render_html(report)
     else:
-        with console.status("building the report…") as status:
+        with stderr_console().status("building the report…") as status:
             report = build_report(request, progress=lambda what: status.update(f"{what}…"))
             status.update("writing the HTML…")
             html = render_html(report)
@@ -109,7 +108,6 @@ def command(
     if report.coverage is not None:
         parts.append(f"{len(report.coverage.non_compliant):,} non-compliant resources")
     size = len(html.encode()) / 1e6
-    console.print(
-        f"vpcflow: wrote {output} ({size:.1f} MB, {time.perf_counter() - began:.1f} s): {', '.join(parts)}.",
-        highlight=False,
+    click.echo(
+        f"vpcflow: wrote {output} ({size:.1f} MB, {time.perf_counter() - began:.1f} s): {', '.join(parts)}.", err=True
     )
