@@ -73,7 +73,7 @@ def test_heat_map_cells_count_source_port_pairs(con) -> None:  # type: ignore[no
 
 def test_timeline_buckets_sum_to_the_rejects(con) -> None:  # type: ignore[no-untyped-def]
     first, last = fx.START, fx.START + timedelta(hours=6)
-    tl = gather.timeline(con, first, last)
+    tl = gather.charts(con, first, last).timeline
     assert tl.bucket_seconds == 300  # 6 hours: 5-minute buckets stay under MAX_BUCKETS
     assert tl.by == "direction" and [s.name for s in tl.series] == ["ingress"]
     assert sum(tl.series[0].counts) == fx.rejected_records()
@@ -87,7 +87,7 @@ def test_timeline_splits_by_intent_when_tuples_have_one(con) -> None:  # type: i
         {"srcaddr": ["10.0.1.140", "203.0.113.66"], "intent": ["likely-misconfiguration", "intended-block"]}
     )
     gather.register_intents(con, intents)
-    tl = gather.timeline(con, fx.START, fx.START + timedelta(hours=6))
+    tl = gather.charts(con, fx.START, fx.START + timedelta(hours=6)).timeline
     totals = {s.name: sum(s.counts) for s in tl.series}
     assert tl.by == "intent"
     assert totals == {"intended-block": 300, "likely-misconfiguration": 72, "unexplained": 225}

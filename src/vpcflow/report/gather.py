@@ -30,6 +30,9 @@ TEXT_LIMIT = 300
 """Characters of a quarantined line shown: the line is evidence, not something to read in full."""
 PROTOCOL_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
 INTENT_TABLE = "vpcflow_report_intents"
+REJECTS_COPY = "vpcflow_report_rejects"
+SOURCE_COUNTS = "vpcflow_report_sources"
+PORT_COUNTS = "vpcflow_report_ports"
 
 
 def open_store(store_dir: str | os.PathLike[str], since: datetime | None, until: datetime | None) -> Any:
@@ -115,7 +118,7 @@ def port_label(protocol: Any, port: Any) -> str:
 
 
 def register_intents(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
-    """The intent of each distinct rejected tuple, so the timeline can split by it (see ``timeline``)."""
+    """The intent of each distinct rejected tuple (its key columns and ``intent``): the timeline splits by it."""
     con.register(INTENT_TABLE, table)
 
 
@@ -127,22 +130,33 @@ def _has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return True
 
 
-def timeline(con: duckdb.DuckDBPyConnection, first: datetime | None, last: datetime | None) -> Timeline:
-    """Rejects per bucket: by intent when ``register_intents`` was given the tuples' intents, else by direction."""
-    width = bucket_seconds(first, last)
+def copy_rejects(con: duckdb.DuckDBPyConnection) -> str:
+    """One scan of the store: the columns the charts use, for every reject, in memory (DuckDB spills if need be).
+
+    Every chart is then an aggregate over this copy instead of another pass over the Parquet files.
+    The ``series`` column is the tuple's intent when ``register_intents`` gave them, else the direction.
+    """
     if _has_relation(con, INTENT_TABLE):
-        keys = [
-            d[0] for d in con.execute(f"SELECT * FROM {INTENT_TABLE} LIMIT 0").description or [] if d[0] != "intent"
-        ]
-        on = " AND ".join(f"r.{k} IS NOT DISTINCT FROM i.{k}" for k in keys)
+        description = con.execute(f"SELECT * FROM {INTENT_TABLE} LIMIT 0").description or []
+        keys = [d[0] for d in description if d[0] != "intent"]
+        on = " AND ".join(f'r."{k}" IS NOT DISTINCT FROM i."{k}"' for k in keys)
         source = f"rejects AS r LEFT JOIN {INTENT_TABLE} AS i ON {on}"
-        series_sql, by = "coalesce(i.intent, 'unexplained')", "intent"
+        series = "coalesce(i.intent, 'unexplained')"
     else:
-        source = "rejects AS r"
-        series_sql, by = "coalesce(r.flow_direction, 'rejected')", "direction"
+        source, series = "rejects AS r", "coalesce(r.flow_direction, 'rejected')"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {REJECTS_COPY} AS SELECT r.start, r.srcaddr, r.protocol, r.dstport, "
+        f"r.interface_id, {series} AS series FROM {source}"
+    )
+    return "intent" if "intent" in series else "direction"
+
+
+def timeline(con: duckdb.DuckDBPyConnection, first: datetime | None, last: datetime | None, by: str) -> Timeline:
+    """Rejects per time bucket and series, from the copy ``copy_rejects`` made."""
+    width = bucket_seconds(first, last)
     rows = con.execute(
-        f"SELECT time_bucket(INTERVAL '{width} seconds', r.start) AS b, {series_sql} AS s, count(*) "
-        f"FROM {source} WHERE r.start IS NOT NULL GROUP BY ALL ORDER BY 1, 2"
+        f"SELECT time_bucket(INTERVAL '{width} seconds', start) AS b, series, count(*) "
+        f"FROM {REJECTS_COPY} WHERE start IS NOT NULL GROUP BY ALL ORDER BY 1, 2"
     ).fetchall()
     starts = sorted({b for b, _, _ in rows})
     index = {b: i for i, b in enumerate(starts)}
@@ -153,14 +167,6 @@ def timeline(con: duckdb.DuckDBPyConnection, first: datetime | None, last: datet
     return Timeline(bucket_seconds=width, starts=tuple(starts), series=series, by=by)
 
 
-def _top(con: duckdb.DuckDBPyConnection, column: str, limit: int) -> tuple[Count, ...]:
-    rows = con.execute(
-        f"SELECT coalesce(CAST({column} AS VARCHAR), '(none)'), count(*) FROM rejects "
-        f"GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {int(limit)}"
-    ).fetchall()
-    return tuple(Count(str(v), int(n)) for v, n in rows)
-
-
 def _by_total(cells: tuple[HeatCell, ...], key: Callable[[HeatCell], str]) -> tuple[str, ...]:
     totals: dict[str, int] = {}
     for cell in cells:
@@ -169,30 +175,46 @@ def _by_total(cells: tuple[HeatCell, ...], key: Callable[[HeatCell], str]) -> tu
 
 
 def charts(con: duckdb.DuckDBPyConnection, first: datetime | None, last: datetime | None, top: int = TOP) -> Charts:
-    ports = con.execute(
-        f"SELECT protocol, dstport, count(*) FROM rejects GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT {int(top)}"
-    ).fetchall()
-    top_ports = tuple(Count(port_label(p, d), int(n)) for p, d, n in ports)
-    top_sources = _top(con, "srcaddr", top)
-    heat_rows = con.execute(
-        f"""
-        WITH s AS (SELECT srcaddr FROM rejects GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT {HEAT}),
-             p AS (SELECT protocol, dstport FROM rejects GROUP BY 1, 2 ORDER BY count(*) DESC, 1, 2 LIMIT {HEAT})
-        SELECT r.srcaddr, r.protocol, r.dstport, count(*)
-        FROM rejects AS r SEMI JOIN s ON r.srcaddr = s.srcaddr
-             SEMI JOIN p ON r.protocol IS NOT DISTINCT FROM p.protocol AND r.dstport IS NOT DISTINCT FROM p.dstport
-        GROUP BY 1, 2, 3
-        """
-    ).fetchall()
+    """Every chart's data: one copy of the rejects, then bounded aggregates over it."""
+    by = copy_rejects(con)
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {SOURCE_COUNTS} AS SELECT srcaddr, count(*) AS n FROM {REJECTS_COPY} "
+            "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?",
+            [max(top, HEAT)],
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {PORT_COUNTS} AS SELECT protocol, dstport, count(*) AS n "
+            f"FROM {REJECTS_COPY} GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT ?",
+            [max(top, HEAT)],
+        )
+        sources = con.execute(f"SELECT srcaddr, n FROM {SOURCE_COUNTS} ORDER BY n DESC, 1").fetchall()
+        ports = con.execute(f"SELECT protocol, dstport, n FROM {PORT_COUNTS} ORDER BY n DESC, 1, 2").fetchall()
+        heat_rows = con.execute(
+            f"""
+            WITH s AS (SELECT srcaddr FROM {SOURCE_COUNTS} ORDER BY n DESC, 1 LIMIT {HEAT}),
+                 p AS (SELECT protocol, dstport FROM {PORT_COUNTS} ORDER BY n DESC, 1, 2 LIMIT {HEAT})
+            SELECT r.srcaddr, r.protocol, r.dstport, count(*)
+            FROM {REJECTS_COPY} AS r SEMI JOIN s ON r.srcaddr = s.srcaddr
+                 SEMI JOIN p ON r.protocol IS NOT DISTINCT FROM p.protocol AND r.dstport IS NOT DISTINCT FROM p.dstport
+            GROUP BY 1, 2, 3
+            """
+        ).fetchall()
+        interfaces = con.execute(
+            f"SELECT coalesce(interface_id, '(none)'), count(*) FROM {REJECTS_COPY} "
+            f"GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {int(top)}"
+        ).fetchall()
+        line = timeline(con, first, last, by)
+    finally:
+        for table in (REJECTS_COPY, SOURCE_COUNTS, PORT_COUNTS):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
     cells = tuple(HeatCell(str(s), port_label(p, d), int(n)) for s, p, d, n in heat_rows)
-    heat_sources = _by_total(cells, lambda c: c.source)
-    heat_ports = _by_total(cells, lambda c: c.port)
     return Charts(
-        timeline=timeline(con, first, last),
-        top_sources=top_sources,
-        top_ports=top_ports,
-        heat_sources=heat_sources,
-        heat_ports=heat_ports,
+        timeline=line,
+        top_sources=tuple(Count(str(s), int(n)) for s, n in sources[:top]),
+        top_ports=tuple(Count(port_label(p, d), int(n)) for p, d, n in ports[:top]),
+        heat_sources=_by_total(cells, lambda c: c.source),
+        heat_ports=_by_total(cells, lambda c: c.port),
         heat_cells=cells,
-        by_interface=_top(con, "interface_id", top),
+        by_interface=tuple(Count(str(i), int(n)) for i, n in interfaces),
     )
