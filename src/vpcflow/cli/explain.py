@@ -9,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from vpcflow.cli.output import dumps, emit_rows, format_option, resolve_format, stderr_console
 from vpcflow.errors import InputError
-from vpcflow.explain import ExplainRun, explain_relation, explain_table
+from vpcflow.explain import ExplainRun, RecordKey, explain_relation, explain_table
 from vpcflow.snapshot import Snapshot, load_snapshot
 
 PRETTY_LIMIT = 1000
@@ -18,46 +18,39 @@ PRETTY_LIMIT = 1000
 def write_json(run: ExplainRun) -> None:
     """The explanation document: indented up to PRETTY_LIMIT entries; beyond, compact and streamed in
     chunks (the C encoder is several times faster, and no single string holds hundreds of megabytes)."""
-    doc = {"explanations": run.explanations, "summary": run.summary()}
+    doc = {"explanations": [e.to_json() for e in run.explanations], "summary": run.summary()}
     if len(run.explanations) <= PRETTY_LIMIT:
         click.echo(dumps(doc, indent=2))
         return
     click.echo('{"explanations":[', nl=False)
     entries = run.explanations
     for i in range(0, len(entries), 2000):
-        chunk = ",".join(dumps(e, indent=None) for e in entries[i : i + 2000])
+        chunk = ",".join(dumps(e.to_json(), indent=None) for e in entries[i : i + 2000])
         click.echo(("," if i else "") + chunk, nl=False)
     click.echo('],"summary":' + dumps(doc["summary"], indent=None) + "}")
 
 
-def _blocker_text(b: dict[str, Any]) -> str:
-    rule = "" if b.get("rule") is None else f" rule {b['rule']}"
-    return f"{b['resource_id']} {b['direction']}{rule}"
-
-
-def _flow_text(f: dict[str, Any]) -> str:
-    src = f.get("pkt_srcaddr") or f.get("srcaddr")
-    dst = f.get("pkt_dstaddr") or f.get("dstaddr")
-    ports = f.get("protocol") in (6, 17)
-    left = f"{src}:{f.get('srcport')}" if ports else str(src)
-    right = f"{dst}:{f.get('dstport')}" if ports else str(dst)
-    return f"{left} -> {right} p{f.get('protocol')} {f.get('flow_direction') or ''}".strip()
+def flow_text(k: RecordKey) -> str:
+    """``src:port -> dst:port p6 ingress``: one flow in a table cell."""
+    src, dst = k.packet_src, k.packet_dst
+    ports = k.protocol in (6, 17)
+    left = f"{src}:{k.srcport}" if ports else str(src)
+    right = f"{dst}:{k.dstport}" if ports else str(dst)
+    return f"{left} -> {right} p{k.protocol} {k.flow_direction or ''}".strip()
 
 
 def table_rows(run: ExplainRun) -> list[dict[str, Any]]:
-    rows = []
-    for e in run.explanations:
-        rows.append(
-            {
-                "line": f"{e['source'] or ''}:{e['record_index']}",
-                "records": e["records"],
-                "flow": _flow_text(e["flow"]),
-                "packet": e["packet"],
-                "code": e["code"],
-                "blocked by": "; ".join(_blocker_text(b) for b in e["blockers"]),
-            }
-        )
-    return rows
+    return [
+        {
+            "line": f"{e.source or ''}:{e.record_index}",
+            "records": e.records,
+            "flow": flow_text(e.key),
+            "packet": e.packet,
+            "code": e.code,
+            "blocked by": "; ".join(b.text() for b in e.blockers),
+        }
+        for e in run.explanations
+    ]
 
 
 def _run_store(snap: Snapshot, store_dir: str, per_record: bool) -> ExplainRun:
@@ -136,6 +129,6 @@ def command(
         return
     emit_rows(table_rows(run), "table", title=f"{run.records} records, {run.distinct} distinct tuples explained")
     for e in run.explanations:
-        if e["fixes"]:
-            click.echo(f"{e['source'] or ''}:{e['record_index']} fix: {e['fixes'][0]['summary']}")
-            click.echo(f"  {e['fixes'][0]['aws_cli']}")
+        if e.fixes:
+            click.echo(f"{e.source or ''}:{e.record_index} fix: {e.fixes[0].summary}")
+            click.echo(f"  {e.fixes[0].aws_cli}")

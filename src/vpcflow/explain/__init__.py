@@ -2,12 +2,16 @@
 
 from vpcflow.explain.batch import ExplainRun, explain_relation, explain_table
 from vpcflow.explain.classify import Classification, classify
-from vpcflow.explain.core import Explainer, RecordKey
+from vpcflow.explain.core import Explainer
+from vpcflow.explain.model import Blocker, Explanation, Fix, RecordKey
 
 __all__ = [
+    "Blocker",
     "Classification",
     "ExplainRun",
     "Explainer",
+    "Explanation",
+    "Fix",
     "RecordKey",
     "classify",
     "explain_relation",

@@ -17,7 +17,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from vpcflow.explain.core import Explainer, RecordKey
+from vpcflow.explain.core import Explainer
+from vpcflow.explain.model import Explanation, RecordKey
 from vpcflow.snapshot import Snapshot
 
 KEY_COLUMNS = (
@@ -50,7 +51,7 @@ WINDOW_SQL = "CASE g.protocol WHEN 6 THEN 432000 WHEN 17 THEN 180 WHEN 1 THEN 60
 
 @dataclass
 class ExplainRun:
-    explanations: list[dict[str, Any]] = field(default_factory=list)
+    explanations: list[Explanation] = field(default_factory=list)
     records: int = 0
     distinct: int = 0
     evaluations: int = 0
@@ -62,8 +63,8 @@ class ExplainRun:
         by_code: Counter[str] = Counter()
         by_verdict: Counter[str] = Counter()
         for e in self.explanations:
-            by_code[e["code"]] += e["records"]
-            by_verdict[e["verdict"]] += e["records"]
+            by_code[e.code] += e.records
+            by_verdict[e.verdict] += e.records
         return {
             "records": self.records,
             "distinct_tuples": self.distinct,
@@ -168,16 +169,16 @@ def explain_relation(
         key = RecordKey(**fields, reverse_accepted=bool(flags_accepted[i]), busy_with_other_peers=bool(flags_busy[i]))
         n = counts[i]
         line = first_line[i]
-        entry: dict[str, Any] = {
-            "record_index": line if line >= 0 else None,
-            "source": first_source[i] or None,
-            "records": n,
-        }
-        entry.update(explain(key))
-        if seen_first[i] is not None:
-            entry["first_seen"] = seen_first[i]
-            entry["last_seen"] = seen_last[i]
-        out.append(entry)
+        out.append(
+            explain(
+                key,
+                record_index=line if line >= 0 else None,
+                source=first_source[i] or None,
+                records=n,
+                first_seen=seen_first[i],
+                last_seen=seen_last[i],
+            )
+        )
         run.records += n
         if progress is not None and (i % 5000 == 0 or i == total - 1):
             progress(i + 1, total)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from vpcflow.explain.model import Fix
 from vpcflow.policy import Hop, via_middlebox
 from vpcflow.snapshot import Eni, NetworkAcl, Snapshot
 from vpcflow.snapshot.addr import host_cidr, parse_ip
@@ -60,8 +61,8 @@ def _tf(resource: str, name: str, attrs: dict[str, Any]) -> str:
     return f'resource "{resource}" "{name}" {{\n{body}\n}}'
 
 
-def _fix(summary: str, aws_cli: str, terraform: str, blast: dict[str, Any]) -> dict[str, Any]:
-    return {"summary": summary, "aws_cli": aws_cli, "terraform": terraform, "blast_radius": blast}
+def _fix(summary: str, aws_cli: str, terraform: str, blast: dict[str, Any]) -> Fix:
+    return Fix(summary, aws_cli, terraform, blast)
 
 
 # ---- security groups ------------------------------------------------------------------------------------
@@ -120,7 +121,7 @@ def _aws_prefix_list_for(snap: Snapshot, ip: str) -> str | None:
 
 def _sg_rule_fix(
     snap: Snapshot, eni: Eni, gid: str, inbound: bool, pkt: Packet, peer_kind: str, peer_value: str, owner: str | None
-) -> dict[str, Any]:
+) -> Fix:
     proto, lo, hi, what = _sg_ports(pkt)
     perm: dict[str, Any] = {"IpProtocol": proto}
     if lo is not None:
@@ -167,14 +168,14 @@ def _sg_rule_fix(
     return _fix(summary, cli, _tf(f"aws_vpc_security_group_{verb}_rule", name, tf), blast)
 
 
-def security_group_fixes(snap: Snapshot, hop: Hop, pkt: Packet) -> list[dict[str, Any]]:
+def security_group_fixes(snap: Snapshot, hop: Hop, pkt: Packet) -> list[Fix]:
     eni = snap.enis.get(hop.interface_id or "")
     if eni is None or not eni.groups:
         return []
     inbound = hop.direction == "inbound"
     peer_ip = pkt.src if inbound else pkt.dst
     gid = _pick_group(snap, eni)
-    fixes: list[dict[str, Any]] = []
+    fixes: list[Fix] = []
     pmtud = pkt.protocol in (1, 58) and pkt.role == "unknown" and inbound
     if pmtud:
         # ICMP errors come from any router on the path: admit the PMTUD type from anywhere (MTU docs).
@@ -244,7 +245,7 @@ def _nacl_entry_fix(
     replace: bool = False,
     action: str = "allow",
     why: str = "",
-) -> dict[str, Any]:
+) -> Fix:
     v6 = ":" in cidr
     proto = str(pkt.protocol)
     args = [
@@ -288,7 +289,7 @@ def _nacl_entry_fix(
     return _fix(summary, " ".join(args), _tf("aws_network_acl_rule", name, tf), blast)
 
 
-def network_acl_fixes(snap: Snapshot, hop: Hop, pkt: Packet) -> list[dict[str, Any]]:
+def network_acl_fixes(snap: Snapshot, hop: Hop, pkt: Packet) -> list[Fix]:
     acl = snap.nacls.get(hop.resource_id)
     if acl is None:
         return []
@@ -315,7 +316,7 @@ def network_acl_fixes(snap: Snapshot, hop: Hop, pkt: Packet) -> list[dict[str, A
     else:
         ports = (pkt.dst_port, pkt.dst_port) if pkt.protocol in (6, 17) and pkt.dst_port is not None else None
         variants.append((ports, host_cidr(peer_ip), ""))
-    fixes: list[dict[str, Any]] = []
+    fixes: list[Fix] = []
     number = _free_below(taken, blocked_at) if blocked_at < 32767 else _free_after_last(taken)
     if number is not None:
         for ports, cidr, why in variants:
@@ -350,11 +351,12 @@ def network_acl_fixes(snap: Snapshot, hop: Hop, pkt: Packet) -> list[dict[str, A
             )
         )
     else:
-        fixes[0]["summary"] += f" Renumber: no free rule number between {blocked_at} and {nxt} for the former deny."
+        note = f" Renumber: no free rule number between {blocked_at} and {nxt} for the former deny."
+        fixes[0] = replace(fixes[0], summary=fixes[0].summary + note)
     return fixes
 
 
-def bpa_fixes(snap: Snapshot, eni: Eni, egress: bool) -> list[dict[str, Any]]:
+def bpa_fixes(snap: Snapshot, eni: Eni, egress: bool) -> list[Fix]:
     mode = "allow-egress" if egress else "allow-bidirectional"
     target, flag = (eni.subnet_id, "subnet-id") if eni.subnet_id else (eni.vpc_id, "vpc-id")
     opts = snap.bpa_options()
