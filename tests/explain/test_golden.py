@@ -54,8 +54,9 @@ def _check_args(case_id: str) -> list[list[str]]:
 
 def _outputs(case_id: str, tmp: Path) -> dict[str, Any]:
     snap, log = write_case(case_id, tmp)
-    per_record = run_json("explain", "--snapshot", str(snap), "--per-record", str(log))
-    per_tuple = run_json("explain", "--snapshot", str(snap), str(log))
+    explain = ("explain", "--snapshot", str(snap), "--fixes", "all")
+    per_record = run_json(*explain, "--per-record", str(log))
+    per_tuple = run_json(*explain, "--per-tuple", str(log))
     checks = []
     for args in _check_args(case_id):
         result = run("check", "--snapshot", str(snap), *args, "--format", "json")

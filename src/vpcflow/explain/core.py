@@ -10,13 +10,15 @@ snapshot decide which it is (``classify``); blockers come from the policy engine
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
 from vpcflow.explain.classify import Classification, classify, is_service_port
 from vpcflow.explain.fixes import Packet, bpa_fixes, network_acl_fixes, security_group_fixes
-from vpcflow.explain.model import Blocker, Explanation, Fix, RecordKey, Verdict
+from vpcflow.explain.intent import AddressSpace, intent_of
+from vpcflow.explain.model import Blocker, Explanation, Fix, Intent, RecordKey, Verdict, cause_id
 from vpcflow.policy import Flow, FlowEvaluation, Hop, evaluate_flow
 from vpcflow.snapshot import Eni, Snapshot
 from vpcflow.snapshot.addr import host_cidr, is_ip
@@ -59,7 +61,8 @@ class FixTemplate:
         slug = _slug_of(cidr)
         texts = [t.replace(cidr, _PEER).replace(slug, _PEER_SLUG) for t in (fix.summary, fix.aws_cli, fix.terraform)]
         marked = texts != [fix.summary, fix.aws_cli, fix.terraform]
-        return cls(replace(fix, summary=texts[0], aws_cli=texts[1], terraform=texts[2]), marked)
+        peer_text = _PEER if fix.peer == cidr else fix.peer
+        return cls(replace(fix, summary=texts[0], aws_cli=texts[1], terraform=texts[2], peer=peer_text), marked)
 
     def render(self, peer: str) -> Fix:
         if not self.marked:
@@ -71,6 +74,7 @@ class FixTemplate:
             summary=f.summary.replace(_PEER, cidr),
             aws_cli=f.aws_cli.replace(_PEER, cidr),
             terraform=f.terraform.replace(_PEER, cidr).replace(_PEER_SLUG, _slug_of(cidr)),
+            peer=cidr if f.peer == _PEER else f.peer,
         )
 
 
@@ -89,6 +93,17 @@ class Decision:
     evidence: str | None = None
     reachability_analyzer_code: str | None = None
     fix_hops: tuple[Hop, ...] = ()
+    icmp_error: bool = False  # an ICMP error (PMTUD) judged as new traffic, not a request
+    intent_inside: Intent = "unexplained"  # the intent when the packet's source is in your address space
+    intent_outside: Intent = "unexplained"  # ... and when it is not
+    cause_inside: str = ""
+    cause_outside: str = ""
+
+    def intent(self, internal: bool) -> Intent:
+        return self.intent_inside if internal else self.intent_outside
+
+    def cause(self, internal: bool) -> str:
+        return self.cause_inside if internal else self.cause_outside
 
 
 def _endpoint(addr: str | None, port: int | None, proto: int | None) -> str:
@@ -97,17 +112,25 @@ def _endpoint(addr: str | None, port: int | None, proto: int | None) -> str:
     return f"{a}:{port}" if proto in (6, 17) and port is not None else a
 
 
-def _proto(proto: int | None) -> str:
+def proto_text(proto: int | None) -> str:
     return PROTO_TEXT.get(proto or -2, f"protocol {proto}")
 
 
 class Explainer:
     """Explains tuples against one snapshot, caching policy evaluations shared by many tuples."""
 
-    def __init__(self, snapshot: Snapshot, *, memo: bool = True) -> None:
-        """``memo=False`` when every tuple comes once (grouped input): no per-tuple cache to fill."""
+    def __init__(
+        self, snapshot: Snapshot, *, memo: bool = True, fixes: str = "default", internal_cidrs: Sequence[str] = ()
+    ) -> None:
+        """``memo=False`` when every tuple comes once (grouped input): no per-tuple cache to fill.
+
+        ``fixes``: ``default`` offers none for an intended block, ``all`` offers them for every intent.
+        ``internal_cidrs``: addresses that are yours beyond the snapshot's VPCs (on-premises, partners).
+        """
         self.snapshot = snapshot
         self.memo = memo
+        self.all_fixes = fixes == "all"
+        self.space = AddressSpace.of(snapshot, internal_cidrs)
         self._evals: dict[Flow, FlowEvaluation] = {}
         self._cache: dict[RecordKey, Explanation] = {}
         self._decisions: dict[tuple[Any, ...], Decision] = {}
@@ -130,8 +153,22 @@ class Explainer:
         ck = self._class_key(key)
         found = self._decisions.get(ck)
         if found is None:
-            found = self._decisions[ck] = self._explain(key)
+            found = self._decisions[ck] = self._with_intents(self._explain(key))
         return ck, found
+
+    @staticmethod
+    def _with_intents(d: Decision) -> Decision:
+        both = [
+            intent_of(d.verdict, d.packet, d.code, d.blockers, internal=inside, icmp_error=d.icmp_error)
+            for inside in (True, False)
+        ]
+        return replace(
+            d,
+            intent_inside=both[0],
+            intent_outside=both[1],
+            cause_inside=cause_id(d.verdict, d.packet, d.code, d.blockers, both[0]),
+            cause_outside=cause_id(d.verdict, d.packet, d.code, d.blockers, both[1]),
+        )
 
     def explain(self, key: RecordKey, **placement: Any) -> Explanation:
         """The explanation for one tuple; ``placement`` gives the Explanation's record_index, source, records,
@@ -148,11 +185,16 @@ class Explainer:
         message = d.message
         if WHERE in message:
             where = f"{_endpoint(src, key.srcport, key.protocol)} -> {_endpoint(dst, key.dstport, key.protocol)}"
-            message = message.replace(WHERE, f"{where} ({_proto(key.protocol)})")
-        fixes = d.fixes
-        if d.fix_hops and src is not None and dst is not None and key.protocol is not None:
-            pkt = Packet(src, dst, key.protocol, key.srcport, key.dstport, None, None, d.packet)
-            fixes = fixes + tuple(self._fixes(ck, d.fix_hops, pkt))
+            message = message.replace(WHERE, f"{where} ({proto_text(key.protocol)})")
+        internal = self.space.contains(src)
+        intent = d.intent(internal)
+        fixes: tuple[Fix, ...] = ()
+        if intent != "intended-block" or self.all_fixes:
+            fixes = d.fixes
+            if d.fix_hops and src is not None and dst is not None and key.protocol is not None:
+                pkt = Packet(src, dst, key.protocol, key.srcport, key.dstport, None, None, d.packet)
+                fixes = fixes + tuple(self._fixes(ck, d.fix_hops, pkt))
+            fixes = self.warned(fixes)
         out = Explanation(
             key=key,
             verdict=d.verdict,
@@ -164,11 +206,21 @@ class Explainer:
             confidence=d.confidence,
             evidence=d.evidence,
             reachability_analyzer_code=d.reachability_analyzer_code,
+            cause_id=d.cause(internal),
+            intent=intent,
             **placement,
         )
         if self.memo:
             self._cache[key] = out
         return out
+
+    def warned(self, fixes: tuple[Fix, ...]) -> tuple[Fix, ...]:
+        """Fixes that open to the internet or outside your address space, with their warning."""
+        out = []
+        for f in fixes:
+            warning = self.space.warning(f.peer)
+            out.append(replace(f, warning=warning) if warning and not f.warning else f)
+        return tuple(out)
 
     def _addr(self, value: str | None) -> Any:
         """An ENI's address stands for what the engine reads of it (subnet, groups, kind), not itself."""
@@ -258,6 +310,7 @@ class Explainer:
         fixes: list[Fix] | None = None,
         cls: Classification | None = None,
         fix_hops: tuple[Hop, ...] = (),
+        icmp_error: bool = False,
     ) -> Decision:
         out_blockers: list[Blocker] = []
         if bpa_vpc:
@@ -281,6 +334,7 @@ class Explainer:
             evidence=cls.evidence if cls is not None else None,
             reachability_analyzer_code=ra,
             fix_hops=fix_hops,
+            icmp_error=icmp_error,
         )
 
     def _explain(self, key: RecordKey) -> Decision:
@@ -412,7 +466,8 @@ class Explainer:
             busy_with_other_peers=key.busy_with_other_peers,
         )
         role = cls.role
-        if role == "unknown" and icmp:
+        icmp_error = role == "unknown" and icmp
+        if icmp_error:
             # An ICMP error (PMTUD "fragmentation needed" / "packet too big") judged as new inbound traffic.
             err_type, err_code = (3, 4) if proto == 1 else (2, 0)
             ev_err = self._evaluate(
@@ -470,6 +525,7 @@ class Explainer:
                 blockers=chosen,
                 cls=cls,
                 fix_hops=tuple(chosen),
+                icmp_error=icmp_error,
             )
         flags = key.tcp_flags
         if proto == 6 and flags is not None and not flags & 2 and role != "request":

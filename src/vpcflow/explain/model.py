@@ -6,6 +6,8 @@ private key travels through a dict and the JSON shape is written down in one pla
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -98,6 +100,15 @@ class Blocker:
         out["interface_id"] = self.interface_id
         return out
 
+    def describe(self) -> str:
+        """``network ACL acl-… inbound rule 90`` or ``security group sg-… (inbound)``: for a sentence."""
+        if self.layer == "security-group":
+            return f"security group {self.resource_id} ({self.direction})"
+        if self.layer == "block-public-access":
+            return f"VPC Block Public Access of {self.resource_id} ({self.direction})"
+        rule = "its default deny (*)" if self.rule == "*" else f"DENY rule {self.rule}"
+        return f"network ACL {self.resource_id} ({self.direction}, {rule})"
+
     def text(self) -> str:
         """``acl-… inbound rule 90``: the short form tables print."""
         rule = "" if self.layer == "security-group" or self.rule is None else f" rule {self.rule}"
@@ -113,6 +124,7 @@ class Fix:
     terraform: str
     blast_radius: Mapping[str, Any] = field(default_factory=dict, hash=False)
     warning: str | None = None  # the fix opens to the whole internet or to addresses outside your space
+    peer: str | None = None  # the CIDR the rule admits (None when it names a group or a prefix list)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -173,3 +185,81 @@ class Explanation:
             out["cause_id"] = self.cause_id
             out["intent"] = self.intent
         return out
+
+
+def cause_id(verdict: str, packet: str, code: str, blockers: tuple[Blocker, ...], intent: str) -> str:
+    """A stable id for a cause: the same inputs always give the same id, in any run or order.
+
+    Blockers count by layer, direction, resource and rule: one ACL entry dropping the traffic of many
+    interfaces is one cause.
+    """
+    parts = [[b.layer, b.direction, b.resource_id, b.rule] for b in blockers]
+    text = json.dumps([verdict, packet, code, parts, intent], sort_keys=True)
+    return "c-" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Rejected traffic sharing what rejected it (verdict, packet, code, blockers) and its intent."""
+
+    cause_id: str
+    intent: Intent
+    verdict: Verdict
+    packet: str
+    code: str
+    blockers: tuple[Blocker, ...]
+    records: int
+    tuples: int
+    sources: int
+    destinations: int
+    top_sources: tuple[tuple[str, int], ...]
+    top_destinations: tuple[tuple[str, int], ...]
+    top_ports: tuple[tuple[int, int], ...]
+    first_seen: str | None
+    last_seen: str | None
+    examples: tuple[Explanation, ...]
+    message: str
+    fixes: tuple[Fix, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cause_id": self.cause_id,
+            "intent": self.intent,
+            "verdict": self.verdict,
+            "packet": self.packet,
+            "code": self.code,
+            "blockers": [b.to_json() for b in self.blockers],
+            "records": self.records,
+            "tuples": self.tuples,
+            "sources": self.sources,
+            "destinations": self.destinations,
+            "top_sources": [list(t) for t in self.top_sources],
+            "top_destinations": [list(t) for t in self.top_destinations],
+            "top_ports": [list(t) for t in self.top_ports],
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+            "examples": [dict(e.key.flow_json(), records=e.records) for e in self.examples],
+            "message": self.message,
+            "fixes": [f.to_json() for f in self.fixes],
+        }
+
+
+@dataclass(frozen=True)
+class CauseSummary:
+    records: int
+    causes: int
+    by_intent: tuple[tuple[Intent, int], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"records": self.records, "causes": self.causes, "by_intent": dict(self.by_intent)}
+
+
+@dataclass(frozen=True)
+class CauseReport:
+    """The default view of ``vpcflow explain``: the causes of the rejected traffic, largest first."""
+
+    summary: CauseSummary
+    causes: tuple[Cause, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"summary": self.summary.to_json(), "causes": [c.to_json() for c in self.causes]}
