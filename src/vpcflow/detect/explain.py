@@ -29,13 +29,10 @@ def make_explainer(snapshot_path: str) -> Explainer:
             if key in seen:
                 continue
             seen.add(key)
-            explanation = {
-                "record_index": record.get("source_line"),
-                "source": record.get("source_object"),
-                "records": 1,
-                **explainer.explain(key),
-            }
-            out.append(explanation)
+            explanation = explainer.explain(
+                key, record_index=record.get("source_line"), source=record.get("source_object"), records=1
+            )
+            out.append(explanation.to_json())
         return out
 
     return explain

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from vpcflow.explain.core import Explainer, RecordKey
+from vpcflow.explain.core import Explainer
+from vpcflow.explain.model import Explanation, RecordKey
 from vpcflow.snapshot import Snapshot
 
 KEY_COLUMNS = (
@@ -50,7 +51,7 @@ WINDOW_SQL = "CASE g.protocol WHEN 6 THEN 432000 WHEN 17 THEN 180 WHEN 1 THEN 60
 
 @dataclass
 class ExplainRun:
-    explanations: list[dict[str, Any]] = field(default_factory=list)
+    explanations: list[Explanation] = field(default_factory=list)
     records: int = 0
     distinct: int = 0
     evaluations: int = 0
@@ -62,8 +63,8 @@ class ExplainRun:
         by_code: Counter[str] = Counter()
         by_verdict: Counter[str] = Counter()
         for e in self.explanations:
-            by_code[e["code"]] += e["records"]
-            by_verdict[e["verdict"]] += e["records"]
+            by_code[e.code] += e.records
+            by_verdict[e.verdict] += e.records
         return {
             "records": self.records,
             "distinct_tuples": self.distinct,
@@ -86,21 +87,48 @@ def _projection(con: duckdb.DuckDBPyConnection, relation: str) -> str:
     return ", ".join(parts)
 
 
-def explain_relation(
+@dataclass
+class GroupedTuples:
+    """The distinct tuples of a relation (or its records, per record), columnar, with their context facts."""
+
+    columns: dict[str, list[Any]]
+    first_source: list[str | None]
+    first_line: list[int]
+    rows: int
+    sql_seconds: float
+
+    def key(self, i: int) -> RecordKey:
+        cols = self.columns
+        fields: dict[str, Any] = {c: cols[c][i] for c in KEY_COLUMNS}
+        return RecordKey(
+            **fields,
+            reverse_accepted=bool(cols["reverse_accepted"][i]),
+            busy_with_other_peers=bool(cols["busy_with_other_peers"][i]),
+        )
+
+    def placement(self, i: int) -> dict[str, Any]:
+        """Where the tuple's first record is, how many records it has, and when they were seen."""
+        line = self.first_line[i]
+        return {
+            "record_index": line if line >= 0 else None,
+            "source": self.first_source[i] or None,
+            "records": self.columns["n"][i],
+            "first_seen": self.columns["first_seen"][i],
+            "last_seen": self.columns["last_seen"][i],
+        }
+
+
+def group_tuples(
     con: duckdb.DuckDBPyConnection,
-    snapshot: Snapshot,
     records: str,
     context: str | None = None,
     *,
     per_record: bool = False,
     include_accepted: bool = False,
-    progress: Callable[[int, int], None] | None = None,
-) -> ExplainRun:
-    """Explain the REJECT records (and ACCEPTs when ``include_accepted``) of the relation ``records``.
-
-    ``context`` is the relation searched for reverse ACCEPTs and concurrent traffic (default: ``records``).
-    Without ``per_record`` identical tuples share one entry whose ``records`` counts them.
-    """
+) -> GroupedTuples:
+    """One row per distinct tuple of the REJECT records (and ACCEPTs when ``include_accepted``) of
+    ``records``; per source line with ``per_record``. ``context`` is the relation searched for reverse
+    ACCEPTs and concurrent traffic (default: ``records``)."""
     context = context or records
     actions = "('REJECT', 'ACCEPT')" if include_accepted else "('REJECT')"
     base_sel = _projection(con, records)
@@ -149,39 +177,47 @@ def explain_relation(
     """
     began = time.perf_counter()
     table: pa.Table = con.sql(sql).to_arrow_table()
-    run_sql = time.perf_counter() - began
-    run = ExplainRun(sql_seconds=run_sql)
-    explainer = Explainer(snapshot, memo=per_record)
     names = [c for c in table.column_names if c != "first"]
-    cols = {name: table.column(name).to_pylist() for name in names}
     first = table.column("first").combine_chunks()
-    first_source = first.field("o").to_pylist()
-    first_line = first.field("l").to_pylist()
-    key_cols = [cols[c] for c in KEY_COLUMNS]
-    flags_accepted, flags_busy = cols["reverse_accepted"], cols["busy_with_other_peers"]
-    counts, seen_first, seen_last = cols["n"], cols["first_seen"], cols["last_seen"]
-    total = table.num_rows
-    explain = explainer.explain
+    return GroupedTuples(
+        columns={name: table.column(name).to_pylist() for name in names},
+        first_source=first.field("o").to_pylist(),
+        first_line=first.field("l").to_pylist(),
+        rows=table.num_rows,
+        sql_seconds=time.perf_counter() - began,
+    )
+
+
+def explain_relation(
+    con: duckdb.DuckDBPyConnection,
+    snapshot: Snapshot,
+    records: str,
+    context: str | None = None,
+    *,
+    per_record: bool = False,
+    include_accepted: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    fixes: str = "default",
+    internal_cidrs: Sequence[str] = (),
+) -> ExplainRun:
+    """Explain the REJECT records (and ACCEPTs when ``include_accepted``) of the relation ``records``.
+
+    Without ``per_record`` identical tuples share one entry whose ``records`` counts them.
+    """
+    grouped = group_tuples(con, records, context, per_record=per_record, include_accepted=include_accepted)
+    began = time.perf_counter()
+    run = ExplainRun(sql_seconds=grouped.sql_seconds)
+    explainer = Explainer(snapshot, memo=per_record, fixes=fixes, internal_cidrs=internal_cidrs)
+    explain, key, placement = explainer.explain, grouped.key, grouped.placement
+    total = grouped.rows
     out = run.explanations
     for i in range(total):
-        fields: dict[str, Any] = dict(zip(KEY_COLUMNS, [c[i] for c in key_cols], strict=True))
-        key = RecordKey(**fields, reverse_accepted=bool(flags_accepted[i]), busy_with_other_peers=bool(flags_busy[i]))
-        n = counts[i]
-        line = first_line[i]
-        entry: dict[str, Any] = {
-            "record_index": line if line >= 0 else None,
-            "source": first_source[i] or None,
-            "records": n,
-        }
-        entry.update(explain(key))
-        if seen_first[i] is not None:
-            entry["first_seen"] = seen_first[i]
-            entry["last_seen"] = seen_last[i]
-        out.append(entry)
-        run.records += n
+        e = explain(key(i), **placement(i))
+        out.append(e)
+        run.records += e.records
         if progress is not None and (i % 5000 == 0 or i == total - 1):
             progress(i + 1, total)
-    run.python_seconds = time.perf_counter() - began - run_sql
+    run.python_seconds = time.perf_counter() - began
     run.distinct = len(explainer._cache) if per_record else total
     run.evaluations = explainer.evaluations
     run.classes = len(explainer._decisions)
@@ -194,8 +230,18 @@ def explain_table(
     *,
     per_record: bool = False,
     include_accepted: bool = False,
+    fixes: str = "default",
+    internal_cidrs: Sequence[str] = (),
 ) -> ExplainRun:
     """Explain records held in an Arrow table (what ``vpcflow.ingest.load_records`` returns)."""
     con = duckdb.connect()
     con.register("records_in", table)
-    return explain_relation(con, snapshot, "records_in", per_record=per_record, include_accepted=include_accepted)
+    return explain_relation(
+        con,
+        snapshot,
+        "records_in",
+        per_record=per_record,
+        include_accepted=include_accepted,
+        fixes=fixes,
+        internal_cidrs=internal_cidrs,
+    )

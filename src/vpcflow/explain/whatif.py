@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from vpcflow.explain.fixes import Packet, network_acl_fixes, security_group_fixes
+from vpcflow.explain.core import hop_fixes
+from vpcflow.explain.fixes import Packet, network_acl_fixes
+from vpcflow.explain.model import Fix
 from vpcflow.policy import Flow, FlowEvaluation, Hop, evaluate_flow
 from vpcflow.snapshot import Snapshot
 
@@ -32,16 +34,10 @@ def _hop_text(hop: Hop) -> str:
 def check_flow(snapshot: Snapshot, flow: Flow) -> dict[str, Any]:
     """Evaluate the request and its response and propose fixes for every blocker."""
     ev: FlowEvaluation = evaluate_flow(snapshot, flow)
-    fixes: list[dict[str, Any]] = []
     req_pkt = Packet(
         flow.src, flow.dst, flow.protocol, flow.src_port, flow.dst_port, flow.icmp_type, flow.icmp_code, "request"
     )
-    for hop in ev.request:
-        if not hop.allowed:
-            if hop.layer == "security-group":
-                fixes += security_group_fixes(snapshot, hop, req_pkt)
-            else:
-                fixes += network_acl_fixes(snapshot, hop, req_pkt)
+    fixes: list[Fix] = hop_fixes(snapshot, [h for h in ev.request if not h.allowed], req_pkt)
     resp_type = {8: 0, 128: 129}.get(flow.icmp_type or -1)
     resp_pkt = Packet(
         flow.dst,
@@ -78,5 +74,5 @@ def check_flow(snapshot: Snapshot, flow: Flow) -> dict[str, Any]:
         "request": [hop_json(h) for h in ev.request],
         "response": [hop_json(h) for h in ev.response],
         "message": message,
-        "fixes": fixes,
+        "fixes": [f.to_json() for f in fixes],
     }

@@ -1,0 +1,200 @@
+"""Rejected traffic grouped by cause: the default view of ``vpcflow explain`` (DESIGN.md "Cause").
+
+Thousands of rejected tuples come from a handful of causes: the same verdict, packet role, blockers and
+intent. The tuples are grouped by DuckDB, each tuple's decision comes from its equivalence class (no
+message or fix is rendered per tuple), and each cause gets one message and one fix sized to all of its
+members (``causefix``).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import duckdb
+
+from vpcflow.explain.batch import GroupedTuples, group_tuples
+from vpcflow.explain.causefix import Members, cause_fixes
+from vpcflow.explain.core import WHERE, Decision, Explainer, proto_text
+from vpcflow.explain.intent import WATCHING_RULES
+from vpcflow.explain.model import INTENTS, Cause, CauseReport, CauseSummary, Intent, RecordKey
+from vpcflow.snapshot import Snapshot
+
+TOP = 5  # top sources, destinations, ports and examples per cause
+
+
+@dataclass
+class _Tally:
+    """What one cause accumulates over its tuples."""
+
+    decision: Decision
+    intent: Intent
+    records: int = 0
+    tuples: int = 0
+    sources: Counter[str] = field(default_factory=Counter)
+    destinations: Counter[str] = field(default_factory=Counter)
+    ports: Counter[int] = field(default_factory=Counter)
+    client_ports: set[int] = field(default_factory=set)
+    first_seen: str | None = None
+    last_seen: str | None = None
+    largest: list[tuple[int, int]] = field(default_factory=list)  # min-heap of (records, -row) for examples
+    protocols: set[int] = field(default_factory=set)
+    interfaces: set[str | None] = field(default_factory=set)
+
+
+def service_port(key: RecordKey, packet: str) -> int | None:
+    """The port the conversation is about: a request's destination port, a response's source port."""
+    if key.protocol not in (6, 17):
+        return None
+    return key.srcport if packet == "response" else key.dstport
+
+
+def explain_causes(
+    con: duckdb.DuckDBPyConnection,
+    snapshot: Snapshot,
+    records: str,
+    context: str | None = None,
+    *,
+    fixes: str = "default",
+    internal_cidrs: Sequence[str] = (),
+) -> CauseReport:
+    """The causes of the REJECT records of the relation ``records``, largest first.
+
+    ``context`` is the relation searched for the ACCEPTs around them (default: ``records``); ``fixes``
+    is ``default`` (none for intended blocks) or ``all``; ``internal_cidrs`` are addresses that are yours
+    beyond the snapshot's VPCs and their peers.
+    """
+    grouped = group_tuples(con, records, context)
+    explainer = Explainer(snapshot, memo=False, fixes=fixes, internal_cidrs=internal_cidrs)
+    tallies = _tally(explainer, grouped)
+    causes = [_cause(explainer, grouped, cid, t) for cid, t in tallies.items()]
+    causes.sort(key=lambda c: (-c.records, c.cause_id))
+    by_intent: Counter[Intent] = Counter()
+    for c in causes:
+        by_intent[c.intent] += c.records
+    summary = CauseSummary(
+        records=sum(c.records for c in causes),
+        causes=len(causes),
+        by_intent=tuple((i, by_intent[i]) for i in INTENTS if by_intent[i]),
+    )
+    return CauseReport(summary, tuple(causes))
+
+
+def _tally(explainer: Explainer, grouped: GroupedTuples) -> dict[str, _Tally]:
+    tallies: dict[str, _Tally] = {}
+    decide, contains = explainer.decide, explainer.space.contains
+    counts = grouped.columns["n"]
+    seen_first, seen_last = grouped.columns["first_seen"], grouped.columns["last_seen"]
+    for i in range(grouped.rows):
+        key = grouped.key(i)
+        _, d = decide(key)
+        src, dst = key.packet_src, key.packet_dst
+        internal = contains(src)
+        cid = d.cause(internal)
+        t = tallies.get(cid)
+        if t is None:
+            t = tallies[cid] = _Tally(d, d.intent(internal))
+        n = counts[i]
+        t.records += n
+        t.tuples += 1
+        t.sources[src or "?"] += n
+        t.destinations[dst or "?"] += n
+        port = service_port(key, d.packet)
+        if port is not None:
+            t.ports[port] += n
+        if d.packet == "response" and key.dstport is not None:
+            t.client_ports.add(key.dstport)
+        if key.protocol is not None:
+            t.protocols.add(key.protocol)
+        t.interfaces.add(key.interface_id)
+        first, last = seen_first[i], seen_last[i]
+        if first is not None and (t.first_seen is None or first < t.first_seen):
+            t.first_seen = first
+        if last is not None and (t.last_seen is None or last > t.last_seen):
+            t.last_seen = last
+        item = (n, -i)
+        if len(t.largest) < TOP:
+            heapq.heappush(t.largest, item)
+        elif item > t.largest[0]:
+            heapq.heapreplace(t.largest, item)
+    return tallies
+
+
+def _cause(explainer: Explainer, grouped: GroupedTuples, cid: str, t: _Tally) -> Cause:
+    rows = [-r for _, r in sorted(t.largest, reverse=True)]
+    examples = tuple(explainer.explain(grouped.key(i), **grouped.placement(i)) for i in rows)
+    d = t.decision
+    members = Members(
+        sources=tuple(t.sources),
+        destinations=tuple(t.destinations),
+        ports=tuple(sorted(t.ports)),
+        client_ports=tuple(sorted(t.client_ports)),
+        protocols=tuple(sorted(t.protocols)),
+        example=examples[0],
+    )
+    fixes = cause_fixes(explainer, d, members) if t.intent != "intended-block" or explainer.all_fixes else ()
+    return Cause(
+        cause_id=cid,
+        intent=t.intent,
+        verdict=d.verdict,
+        packet=d.packet,
+        code=d.code,
+        blockers=d.blockers if len(t.interfaces) == 1 else tuple(replace(b, interface_id=None) for b in d.blockers),
+        records=t.records,
+        tuples=t.tuples,
+        sources=len(t.sources),
+        destinations=len(t.destinations),
+        top_sources=tuple(t.sources.most_common(TOP)),
+        top_destinations=tuple(t.destinations.most_common(TOP)),
+        top_ports=tuple(t.ports.most_common(TOP)),
+        first_seen=t.first_seen,
+        last_seen=t.last_seen,
+        examples=examples,
+        message=_message(d, t),
+        fixes=explainer.warned(fixes),
+    )
+
+
+def _few(counter: Counter[str], noun: str) -> str:
+    """``10.0.1.140`` for one member, else ``12 sources``."""
+    return next(iter(counter)) if len(counter) == 1 else f"{len(counter):,} {noun}"
+
+
+def _traffic_text(t: _Tally) -> str:
+    """``tcp port 22`` or ``tcp ports 22, 3389, 80 and 41 more``."""
+    protos = "/".join(proto_text(p) for p in sorted(t.protocols)) or "?"
+    if not t.ports:
+        return protos
+    top = [str(p) for p, _ in t.ports.most_common(3)]
+    if len(t.ports) == 1:
+        return f"{protos} port {top[0]}"
+    more = f" and {len(t.ports) - 3:,} more" if len(t.ports) > 3 else ""
+    return f"{protos} ports {', '.join(top)}{more}"
+
+
+def _message(d: Decision, t: _Tally) -> str:
+    """One sentence for the whole cause."""
+    sources, destinations = _few(t.sources, "sources"), _few(t.destinations, "destinations")
+    if t.intent == "intended-block":
+        blocker = d.blockers[0].describe() if d.blockers else "the rules"
+        what = "packets" if d.packet == "unknown" else f"{d.packet}s"
+        outside = _few(t.sources, "outside addresses")
+        return (
+            f"{blocker[0].upper()}{blocker[1:]} refused {t.records:,} {what} from {outside} to {destinations} "
+            f"({_traffic_text(t)}): the rules work as intended, nothing to fix; vpcflow detect watches this "
+            f"traffic ({', '.join(WATCHING_RULES)})."
+        )
+    return d.message.replace(WHERE, f"{sources} -> {destinations} ({_traffic_text(t)})")
+
+
+def cause_index(report: CauseReport) -> dict[str, Cause]:
+    """Causes by id, for renderers that look one up per finding or entry."""
+    return {c.cause_id: c for c in report.causes}
+
+
+def cause_of_json(cause: Cause) -> dict[str, Any]:
+    """The few fields a finding or a table row repeats from its cause."""
+    return {"cause_id": cause.cause_id, "intent": cause.intent, "fixes": [f.to_json() for f in cause.fixes]}
