@@ -40,6 +40,7 @@ print(json.dumps({{"seconds": elapsed, "max_rss_mb": resource.getrusage(resource
 BASELINE_SETUP = """
 from vpcflow.store import connect
 con = connect({store!r})
+con.execute("SET enable_progress_bar = false")  # it writes to stdout, where the measurement goes
 """
 BASELINE = """
 extra = len(con.execute("SELECT srcaddr, count(*), sum(bytes) FROM flows GROUP BY srcaddr").fetchall())

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
 from pathlib import Path
 
 import pytest
 
 from tests.report import fixtures as fx
 from vpcflow.report.build import ReportRequest, build_report
-from vpcflow.report.causes import causes_view
 from vpcflow.report.html import render_html
 from vpcflow.report.model import Report
-from vpcflow.snapshot import load_snapshot
 
 
 @pytest.fixture(scope="session")
@@ -27,18 +25,15 @@ def report_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def full_report(report_inputs: dict[str, Path]) -> Report:
-    """Every section: findings, coverage, and the causes of the documented fixture (hostile text included)."""
-    import json
-
+    """Every section, through the real pipeline: findings, coverage, and explain's causes (hostile text included)."""
     request = ReportRequest(
         store=str(report_inputs["store"]),
+        snapshot=str(report_inputs["snapshot"]),
         audit=json.loads(report_inputs["audit"].read_text()),
         audit_source=str(report_inputs["audit"]),
         max_findings=5,
     )
-    report = build_report(request)
-    snapshot = load_snapshot(str(report_inputs["snapshot"]))
-    return replace(report, snapshot=str(report_inputs["snapshot"]), causes=causes_view(fx.causes_document(), snapshot))
+    return build_report(request)
 
 
 @pytest.fixture(scope="session")

@@ -148,12 +148,14 @@ def rejected_records() -> int:
 
 
 def snapshot_document() -> dict[str, Any]:
-    """The three-tier example's snapshot with hostile text in the db group's description and the ACL's name."""
+    """The three-tier example's snapshot with hostile text in two groups' descriptions and an ACL's name."""
     text = resources.files("vpcflow.simulate").joinpath("examples", "three-tier", "snapshot.json").read_text()
     doc: dict[str, Any] = json.loads(text)
     for group in doc["SecurityGroups"]:
         if group["GroupId"] == "sg-0db00000000000004":
             group["Description"] = "db: PostgreSQL from app " + HOSTILE_SCRIPT
+        if group["GroupId"] == "sg-0web0000000000001":  # the group that refuses the scan
+            group["Description"] = "web: HTTP and HTTPS " + HOSTILE_SCRIPT
     for acl in doc["NetworkAcls"]:
         if acl["NetworkAclId"] == "acl-0db000000000000003":
             acl["Tags"] = [{"Key": "Name", "Value": "db-acl " + HOSTILE_IMG}]

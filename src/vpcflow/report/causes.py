@@ -12,13 +12,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from vpcflow.errors import InputError
-from vpcflow.report.model import Blocker, Causes, CauseView, Count, Fix, Resource
+from vpcflow.explain import Explainer, explain_causes
+from vpcflow.explain.batch import KEY_COLUMNS, group_tuples
+from vpcflow.records.schema import RECORD_SCHEMA
+from vpcflow.report.model import INTENT_ORDER, Blocker, Causes, CauseView, Count, Fix, Resource
 from vpcflow.snapshot import Snapshot
 
-INTENT_ORDER = ("likely-misconfiguration", "unexplained", "benign", "intended-block")
-"""What needs a person first: broken traffic of your own, then what the snapshot cannot explain."""
 PROTOCOL_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
 
 
@@ -26,16 +28,27 @@ def explain_causes_document(
     con: duckdb.DuckDBPyConnection, snapshot: Snapshot, internal_cidrs: Sequence[str] = ()
 ) -> dict[str, Any]:
     """The causes of the rejects in ``con`` (the store's views), as explain's JSON document."""
-    try:
-        from vpcflow.explain import explain_causes  # type: ignore[attr-defined]
-    except ImportError as err:
-        raise InputError(
-            "This vpcflow has no cause explanation (vpcflow.explain.explain_causes); run the report without --snapshot."
-        ) from err
-    document: dict[str, Any] = explain_causes(
-        con, snapshot, "rejects", "flows", internal_cidrs=internal_cidrs
-    ).to_json()
+    report = explain_causes(con, snapshot, "rejects", "flows", internal_cidrs=internal_cidrs)
+    document: dict[str, Any] = report.to_json()
     return document
+
+
+def tuple_intents(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, internal_cidrs: Sequence[str] = ()) -> pa.Table:
+    """The intent of each distinct rejected tuple, decided by explain's Explainer as its causes are.
+
+    The causes say how many records each intent has, not when: the timeline joins this table (the
+    tuple's key columns and its intent) to the records to split each time bucket by intent.
+    """
+    grouped = group_tuples(con, "rejects", "flows")
+    explainer = Explainer(snapshot, memo=False, internal_cidrs=internal_cidrs)
+    intents: list[str] = []
+    for i in range(grouped.rows):
+        key = grouped.key(i)
+        _, decision = explainer.decide(key)
+        intents.append(decision.intent(explainer.space.contains(key.packet_src)))
+    keys = [c for c in KEY_COLUMNS if c != "tcp_flags"]  # the columns group_tuples groups by
+    schema = pa.schema([RECORD_SCHEMA.field(c) for c in keys] + [pa.field("intent", pa.string())])
+    return pa.table({**{c: grouped.columns[c] for c in keys}, "intent": intents}, schema=schema)
 
 
 def _tag(raw: Mapping[str, Any], key: str = "Name") -> str | None:

@@ -17,6 +17,7 @@ from vpcflow.detect import DetectConfig, Finding, Rule, load_rules, run_rules
 from vpcflow.detect.model import SEVERITIES
 from vpcflow.detect.runner import EVIDENCE_COLUMNS, DetectResult
 from vpcflow.engines.duckdb import DuckDBEngine
+from vpcflow.report.gather import open_store
 from vpcflow.report.model import Count, Findings, FindingView, RuleOutcome, SilentSubject, Technique
 
 REPORT_MAX_FINDINGS = 20
@@ -36,7 +37,7 @@ def run_detections(
 ) -> tuple[list[Rule], DetectResult]:
     """Every catalog rule over the store's period, on a connection of its own (closed when done)."""
     rules = load_rules()
-    engine = DuckDBEngine.for_store(store_dir, since=since, until=until)
+    engine = DuckDBEngine(open_store(store_dir, None, None), since=since, until=until)  # the engine cuts the period
     try:
         result = run_rules(
             engine,

@@ -16,7 +16,17 @@ import duckdb
 import pyarrow as pa
 
 from vpcflow.engines.base import time_filter
-from vpcflow.report.model import Charts, Count, Health, HeatCell, QuarantinedLine, Series, Timeline, Traffic
+from vpcflow.report.model import (
+    INTENT_ORDER,
+    Charts,
+    Count,
+    Health,
+    HeatCell,
+    QuarantinedLine,
+    Series,
+    Timeline,
+    Traffic,
+)
 from vpcflow.stats import summarize
 from vpcflow.store import connect, view_statements
 
@@ -36,8 +46,12 @@ PORT_COUNTS = "vpcflow_report_ports"
 
 
 def open_store(store_dir: str | os.PathLike[str], since: datetime | None, until: datetime | None) -> Any:
-    """The store's views (``flows``, ``rejects``, ``health``, ``quarantine``) cut to the report's period."""
+    """The store's views (``flows``, ``rejects``, ``health``, ``quarantine``) cut to the report's period.
+
+    DuckDB's progress bar is turned off: it writes to stdout, which is not the report's to litter.
+    """
     con = connect(store_dir)
+    con.execute("SET enable_progress_bar = false")
     if since or until:
         database = con.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
         scoped = f'SELECT * FROM "{database}".main.flows WHERE {time_filter(since, until)}'
@@ -163,8 +177,20 @@ def timeline(con: duckdb.DuckDBPyConnection, first: datetime | None, last: datet
     counts: dict[str, list[int]] = {}
     for b, s, n in rows:
         counts.setdefault(str(s), [0] * len(starts))[index[b]] = int(n)
-    series = tuple(Series(name, tuple(values)) for name, values in sorted(counts.items(), key=lambda kv: -sum(kv[1])))
+    series = tuple(Series(name, tuple(values)) for name, values in sorted(counts.items(), key=_stacking(by)))
     return Timeline(bucket_seconds=width, starts=tuple(starts), series=series, by=by)
+
+
+def _stacking(by: str) -> Callable[[tuple[str, list[int]]], tuple[int, int]]:
+    """Series order, bottom of the stack first: misconfigurations at the bottom (a thin layer on top of a
+    scan's spike would be invisible), then by size."""
+
+    def key(item: tuple[str, list[int]]) -> tuple[int, int]:
+        name, values = item
+        rank = INTENT_ORDER.index(name) if by == "intent" and name in INTENT_ORDER else len(INTENT_ORDER)
+        return (rank, -sum(values))
+
+    return key
 
 
 def _by_total(cells: tuple[HeatCell, ...], key: Callable[[HeatCell], str]) -> tuple[str, ...]:

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+INTENT_ORDER = ("likely-misconfiguration", "unexplained", "benign", "intended-block")
+"""What needs a person first: broken traffic of your own, then what the snapshot cannot explain."""
+
 
 @dataclass(frozen=True)
 class Count:
