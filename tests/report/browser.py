@@ -5,7 +5,8 @@ replies and events on descriptor 4, so a page can be loaded, inspected and photo
 standard library alone. Every request the page makes is recorded (the report must make none but
 ``file:`` and ``data:``), and console messages, uncaught exceptions and log entries are collected.
 
-Run as a script to photograph a page: ``python tests/report/browser.py page.html out.png [width]``.
+Run as a script to photograph a page: ``python tests/report/browser.py page.html out.png [width [height]]``
+(docs/report.png is made so, from the demo's report).
 """
 
 from __future__ import annotations
@@ -250,14 +251,16 @@ class Page:
 
 
 def main(argv: list[str]) -> int:
+    """``page.html out.png [width [height]]``: the whole page, or only its first ``height`` pixels."""
     html, png = Path(argv[0]).resolve(), Path(argv[1])
     width = int(argv[2]) if len(argv) > 2 else 1280
+    height = int(argv[3]) if len(argv) > 3 else 0
     with Browser() as browser:
-        page = browser.open(html.as_uri(), width=width, settle=2.0)
-        png.write_bytes(page.screenshot(full_page=len(argv) <= 3 or argv[3] != "viewport"))
+        page = browser.open(html.as_uri(), width=width, height=height or 900, settle=2.0)
+        png.write_bytes(page.screenshot(full_page=not height))
         for error in page.log.errors:
             print(error, file=sys.stderr)
-    return 0
+    return 1 if page.log.errors else 0
 
 
 if __name__ == "__main__":
