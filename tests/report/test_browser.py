@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from PIL import Image
 
 from tests.report import fixtures as fx
 from tests.report.browser import Browser, Page
+from vpcflow.report.build import ReportRequest, build_report
+from vpcflow.report.html import render_html
 
 CHARTS = ("chart-timeline", "chart-sources", "chart-ports", "chart-heatmap", "chart-interfaces")
 CHART_COLOURS = {  # a colour each chart must show (charts.py): proof that its data were drawn
@@ -168,3 +171,16 @@ def test_hovering_a_cell_shows_a_hostile_address_as_text(page: Page) -> None:
     assert "8080/tcp" in tooltip
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert page.log.errors == []
+
+
+def test_a_period_without_rejects_opens_cleanly(
+    browser: Browser, report_inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "empty.html"
+    request = ReportRequest(store=str(report_inputs["store"]), since=datetime(2030, 1, 1), findings=False)
+    out.write_text(render_html(build_report(request)), encoding="utf-8")
+    empty = browser.open(out.as_uri(), settle=0.5)
+    assert empty.evaluate("document.body.getAttribute('data-charts')") == "drawn"
+    assert empty.evaluate("document.querySelectorAll('.chart-body').length") == 0
+    assert "No rejected records in this period" in empty.evaluate("document.body.innerText")
+    assert empty.log.errors == []
