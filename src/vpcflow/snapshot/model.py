@@ -235,10 +235,41 @@ def _req(obj: Mapping[str, Any], key: str, where: str) -> Any:
     return obj[key]
 
 
-def _int_or_none(value: Any) -> int | None:
+def _int_or_none(value: Any, where: str = "", key: str = "") -> int | None:
+    """An integer field as boto3 gives it; text or a fraction is refused, never guessed."""
     if value is None:
         return None
-    return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(where, f"has {key} {value!r}, which is not an integer")
+    return value
+
+
+def _bool(raw: Mapping[str, Any], key: str, where: str, default: bool | None = None) -> bool:
+    """A boolean field: JSON true or false (the string "false" would read as true)."""
+    value = raw.get(key, default)
+    if value is None:
+        raise _fail(where, f"has no {key}")
+    if not isinstance(value, bool):
+        raise _fail(where, f"has {key} {value!r}, which is not true or false")
+    return value
+
+
+def _list(raw: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    value = raw.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _fail(where, f"has {key} {value!r}, which is not a list")
+    return value
+
+
+def _object(raw: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    value = raw.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _fail(where, f"has {key} {value!r}, which is not a JSON object")
+    return value
 
 
 def _cidr(text: Any, where: str) -> Cidr:
@@ -254,9 +285,9 @@ def _parse_permission(raw: Mapping[str, Any], where: str) -> SgPermission:
         proto = protocol_number(proto_raw)
     except ValueError as err:
         raise _fail(where, f"has an unknown IpProtocol {proto_raw!r}") from err
-    cidrs = [_cidr(_req(r, "CidrIp", f"{where}.IpRanges"), where) for r in raw.get("IpRanges") or []]
-    cidrs += [_cidr(_req(r, "CidrIpv6", f"{where}.Ipv6Ranges"), where) for r in raw.get("Ipv6Ranges") or []]
-    pls = tuple(str(_req(p, "PrefixListId", f"{where}.PrefixListIds")) for p in raw.get("PrefixListIds") or [])
+    cidrs = [_cidr(_req(r, "CidrIp", f"{where}.IpRanges"), where) for r in _list(raw, "IpRanges", where)]
+    cidrs += [_cidr(_req(r, "CidrIpv6", f"{where}.Ipv6Ranges"), where) for r in _list(raw, "Ipv6Ranges", where)]
+    pls = tuple(str(_req(p, "PrefixListId", f"{where}.PrefixListIds")) for p in _list(raw, "PrefixListIds", where))
     groups = tuple(
         GroupRef(
             group_id=str(_req(g, "GroupId", f"{where}.UserIdGroupPairs")),
@@ -265,12 +296,12 @@ def _parse_permission(raw: Mapping[str, Any], where: str) -> SgPermission:
             peering_id=g.get("VpcPeeringConnectionId"),
             peering_status=g.get("PeeringStatus"),
         )
-        for g in raw.get("UserIdGroupPairs") or []
+        for g in _list(raw, "UserIdGroupPairs", where)
     )
     return SgPermission(
         protocol=proto,
-        from_port=_int_or_none(raw.get("FromPort")),
-        to_port=_int_or_none(raw.get("ToPort")),
+        from_port=_int_or_none(raw.get("FromPort"), where, "FromPort"),
+        to_port=_int_or_none(raw.get("ToPort"), where, "ToPort"),
         cidrs=tuple(cidrs),
         prefix_lists=pls,
         groups=groups,
@@ -279,31 +310,31 @@ def _parse_permission(raw: Mapping[str, Any], where: str) -> SgPermission:
 
 
 def _parse_nacl_entry(raw: Mapping[str, Any], where: str) -> NaclEntry:
-    number = int(_req(raw, "RuleNumber", where))
-    if "Egress" not in raw:
-        raise _fail(where, "has no Egress")
+    number = _int_or_none(_req(raw, "RuleNumber", where), where, "RuleNumber")
+    assert number is not None
+    egress = _bool(raw, "Egress", where)
     action = str(_req(raw, "RuleAction", where)).lower()
     if action not in ("allow", "deny"):
         raise _fail(where, f"has RuleAction {action!r}, not allow or deny")
     text = raw.get("CidrBlock") or raw.get("Ipv6CidrBlock")
     if not text:
         raise _fail(where, "has neither CidrBlock nor Ipv6CidrBlock")
-    ports = raw.get("PortRange") or {}
-    icmp = raw.get("IcmpTypeCode") or {}
+    ports = _object(raw, "PortRange", where)
+    icmp = _object(raw, "IcmpTypeCode", where)
     try:
         proto = protocol_number(_req(raw, "Protocol", where))
     except ValueError as err:
         raise _fail(where, f"has an unknown Protocol {raw.get('Protocol')!r}") from err
     return NaclEntry(
         number=number,
-        egress=bool(raw["Egress"]),
+        egress=egress,
         allow=action == "allow",
         protocol=proto,
         cidr=_cidr(text, where),
-        port_from=_int_or_none(ports.get("From")),
-        port_to=_int_or_none(ports.get("To")),
-        icmp_type=_int_or_none(icmp.get("Type")),
-        icmp_code=_int_or_none(icmp.get("Code")),
+        port_from=_int_or_none(ports.get("From"), where, "PortRange.From"),
+        port_to=_int_or_none(ports.get("To"), where, "PortRange.To"),
+        icmp_type=_int_or_none(icmp.get("Type"), where, "IcmpTypeCode.Type"),
+        icmp_code=_int_or_none(icmp.get("Code"), where, "IcmpTypeCode.Code"),
     )
 
 
@@ -579,9 +610,13 @@ def _read(path_or_obj: Any) -> list[Mapping[str, Any]]:
     if isinstance(path_or_obj, str | Path):
         path = Path(path_or_obj)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_bytes().decode("utf-8")
         except OSError as err:
             raise SnapshotError(f"Cannot read the snapshot {path}: {err.strerror or err}.") from err
+        except UnicodeDecodeError as err:
+            raise SnapshotError(
+                f"The snapshot {path} is not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start})."
+            ) from err
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
@@ -724,6 +759,11 @@ def load_snapshot(path_or_obj: Any) -> Snapshot:
         )
         snap.nacls[aid] = acl
         for sid in acl.subnet_ids:
+            other = snap.nacl_by_subnet.get(sid)
+            if other is not None and other.acl_id != aid:
+                raise _fail(
+                    f"subnet {sid}", f"is associated with two network ACLs ({other.acl_id} and {aid}); AWS allows one"
+                )
             snap.nacl_by_subnet[sid] = acl
         if acl.is_default and acl.vpc_id:
             snap.default_nacl_by_vpc[acl.vpc_id] = acl
@@ -798,4 +838,25 @@ def load_snapshot(path_or_obj: Any) -> Snapshot:
                 raise _fail(
                     f"network interface {eni.eni_id}", f"carries security group {g}, which is not in SecurityGroups"
                 )
+    _require_filters(snap)
     return snap
+
+
+def _require_filters(snap: Snapshot) -> None:
+    """What every verdict needs: each interface's subnet, and each subnet's network ACL. Without them the
+    engine would leave the hop out and answer "allowed", so the gap is an error naming the missing piece."""
+    for eni in snap.enis.values():
+        if eni.subnet_id and snap.subnets and eni.subnet_id not in snap.subnets:
+            raise _fail(f"network interface {eni.eni_id}", f"is in subnet {eni.subnet_id}, which is not in Subnets")
+        if eni.subnet_id and not snap.subnets and snap.enis:
+            raise _fail(
+                f"network interface {eni.eni_id}",
+                f"is in subnet {eni.subnet_id}, but the snapshot has no Subnets (add describe-subnets output)",
+            )
+    for sid, subnet in snap.subnets.items():
+        if snap.nacl_for_subnet(sid) is None:
+            vpc = f" nor a default ACL of {subnet.vpc_id}" if subnet.vpc_id else ""
+            raise SnapshotError(
+                f"The snapshot has no network ACL for subnet {sid} (no association{vpc}): "
+                "add the describe-network-acls output."
+            )
