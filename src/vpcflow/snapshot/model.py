@@ -22,6 +22,7 @@ from vpcflow.snapshot.addr import Cidr, parse_cidr, parse_ip
 # Keys whose value is a list of describe objects; everything else at the top level is kept but not read.
 LIST_KEYS = (
     "Vpcs",
+    "Reservations",
     "Subnets",
     "NetworkInterfaces",
     "SecurityGroups",
@@ -173,6 +174,8 @@ class Eni:
     source_dest_check: bool
     owner_id: str | None
     raw: Mapping[str, Any]
+    instance_id: str | None = None  # Attachment.InstanceId
+    tracking: Mapping[str, int] = field(default_factory=dict)  # ConnectionTrackingConfiguration, when set
 
     @property
     def addresses(self) -> tuple[str, ...]:
@@ -279,6 +282,20 @@ def _cidr(text: Any, where: str) -> Cidr:
         raise _fail(where, f"has a malformed CIDR {text!r}") from err
 
 
+TRACKING_KEYS = ("TcpEstablishedTimeout", "UdpStreamTimeout", "UdpTimeout")
+
+
+def _tracking(eni: Mapping[str, Any], where: str) -> dict[str, int]:
+    """The interface's own connection-tracking timeouts (seconds), those that are set."""
+    conf = _object(eni, "ConnectionTrackingConfiguration", where)
+    out: dict[str, int] = {}
+    for key in TRACKING_KEYS:
+        value = _int_or_none(conf.get(key), where, f"ConnectionTrackingConfiguration.{key}")
+        if value is not None:
+            out[key] = value
+    return out
+
+
 def _parse_permission(raw: Mapping[str, Any], where: str) -> SgPermission:
     proto_raw = _req(raw, "IpProtocol", where)
     try:
@@ -360,6 +377,7 @@ class Snapshot:
     members_by_group: dict[str, tuple[Eni, ...]] = field(default_factory=dict)
     peerings: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     stale_refs: set[tuple[str, str, bool]] = field(default_factory=set)  # (group, referenced group, egress)
+    instance_types: dict[str, str] = field(default_factory=dict)  # instance id -> type, from Reservations
     # Memo tables for lookups repeated millions of times (explain, simulate); not part of the data.
     cache: dict[str, dict[Any, Any]] = field(default_factory=dict, repr=False, compare=False)
 
@@ -716,6 +734,8 @@ def load_snapshot(path_or_obj: Any) -> Snapshot:
             source_dest_check=bool(e.get("SourceDestCheck", True)),
             owner_id=e.get("OwnerId"),
             raw=e,
+            instance_id=_object(e, "Attachment", where).get("InstanceId"),
+            tracking=_tracking(e, where),
         )
         snap.enis[eid] = eni
         for ip in eni.addresses:
@@ -822,6 +842,13 @@ def load_snapshot(path_or_obj: Any) -> Snapshot:
             _cidr(_req(e, "Cidr", f"{where}.Entries"), where) for e in pl.get("Entries") or []
         )
         snap.prefix_list_names[pid] = str(pl.get("PrefixListName") or "")
+    for i, r in enumerate(raw.get("Reservations") or []):
+        for j, inst in enumerate(_list(r, "Instances", f"Reservations[{i}]")):
+            where = f"Reservations[{i}].Instances[{j}]"
+            if inst.get("InstanceId") and inst.get("InstanceType"):
+                if not isinstance(inst["InstanceType"], str):
+                    raise _fail(where, f"has InstanceType {inst['InstanceType']!r}, which is not a name")
+                snap.instance_types[str(inst["InstanceId"])] = inst["InstanceType"]
     snap.flow_logs = list(raw.get("FlowLogs") or [])
     for pcx in raw.get("VpcPeeringConnections") or []:
         if pcx.get("VpcPeeringConnectionId"):
