@@ -71,10 +71,7 @@ def write_causes_table(report: CauseReport) -> None:
             "records": c.records,
             "intent": c.intent,
             "code": c.code,
-            "packet": c.packet,
             "blocked by": "; ".join(b.text() for b in c.blockers),
-            "sources": c.sources,
-            "top ports": ", ".join(str(p) for p, _ in c.top_ports[:3]),
         }
         for c in report.causes
     ]

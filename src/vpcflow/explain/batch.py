@@ -97,13 +97,19 @@ class GroupedTuples:
     rows: int
     sql_seconds: float
 
-    def key(self, i: int) -> RecordKey:
+    def key(self, i: int, explainer: Explainer) -> RecordKey:
+        """The tuple's key; ``explainer`` judges the idle gap against the interface's tracking timeout."""
         cols = self.columns
         fields: dict[str, Any] = {c: cols[c][i] for c in KEY_COLUMNS}
+        idle = cols["idle_seconds"][i]
+        expired = idle is not None and explainer.tracking_expired(
+            fields["interface_id"], fields["protocol"], idle, cols["reverse_accepts"][i] > 1
+        )
         return RecordKey(
             **fields,
             reverse_accepted=bool(cols["reverse_accepted"][i]),
             busy_with_other_peers=bool(cols["busy_with_other_peers"][i]),
+            tracking_expired=expired,
         )
 
     def placement(self, i: int) -> dict[str, Any]:
@@ -163,15 +169,23 @@ def group_tuples(
         JOIN acc a ON a.interface_id = i.interface_id AND a.protocol NOT IN (1, 58) AND a.d <> i.s AND a.s <> i.s
              AND a.start <= i.t1 + INTERVAL 60 SECOND AND a."end" >= i.t0 - INTERVAL 60 SECOND
     )
-    SELECT g.* EXCLUDE (s, d, t0, t1),
-        EXISTS (
-            SELECT 1 FROM acc a
-            WHERE a.interface_id = g.interface_id AND a.s = g.d AND a.d = g.s AND a.protocol = g.protocol
-              AND a.srcport IS NOT DISTINCT FROM g.dstport AND a.dstport IS NOT DISTINCT FROM g.srcport
-              AND a.start <= g.t1 AND epoch(a."end") + {WINDOW_SQL} >= epoch(g.t0)
-        ) AS reverse_accepted,
+    , rev AS (
+        SELECT g.* EXCLUDE (s, d, t1),
+            (
+                SELECT struct_pack(e := max(epoch(a."end")), n := count(*)) FROM acc a
+                WHERE a.interface_id = g.interface_id AND a.s = g.d AND a.d = g.s AND a.protocol = g.protocol
+                  AND a.srcport IS NOT DISTINCT FROM g.dstport AND a.dstport IS NOT DISTINCT FROM g.srcport
+                  AND a.start <= g.t1
+            ) AS r,
+            s, t1
+        FROM g
+    )
+    SELECT g.* EXCLUDE (s, t0, t1, r),
+        coalesce(g.r.e + {WINDOW_SQL} >= epoch(g.t0), false) AS reverse_accepted,
+        CAST(epoch(g.t0) - g.r.e AS BIGINT) AS idle_seconds,
+        coalesce(g.r.n, 0) AS reverse_accepts,
         busy.interface_id IS NOT NULL AS busy_with_other_peers
-    FROM g LEFT JOIN busy ON g.protocol IN (1, 58) AND busy.interface_id = g.interface_id AND busy.s = g.s
+    FROM rev g LEFT JOIN busy ON g.protocol IN (1, 58) AND busy.interface_id = g.interface_id AND busy.s = g.s
          AND busy.t0 IS NOT DISTINCT FROM g.t0 AND busy.t1 IS NOT DISTINCT FROM g.t1
     ORDER BY first
     """
@@ -212,7 +226,7 @@ def explain_relation(
     total = grouped.rows
     out = run.explanations
     for i in range(total):
-        e = explain(key(i), **placement(i))
+        e = explain(key(i, explainer), **placement(i))
         out.append(e)
         run.records += e.records
         if progress is not None and (i % 5000 == 0 or i == total - 1):

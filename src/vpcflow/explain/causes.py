@@ -89,7 +89,7 @@ def _tally(explainer: Explainer, grouped: GroupedTuples) -> dict[str, _Tally]:
     counts = grouped.columns["n"]
     seen_first, seen_last = grouped.columns["first_seen"], grouped.columns["last_seen"]
     for i in range(grouped.rows):
-        key = grouped.key(i)
+        key = grouped.key(i, explainer)
         _, d = decide(key)
         src, dst = key.packet_src, key.packet_dst
         internal = contains(src)
@@ -125,7 +125,7 @@ def _tally(explainer: Explainer, grouped: GroupedTuples) -> dict[str, _Tally]:
 
 def _cause(explainer: Explainer, grouped: GroupedTuples, cid: str, t: _Tally) -> Cause:
     rows = [-r for _, r in sorted(t.largest, reverse=True)]
-    examples = tuple(explainer.explain(grouped.key(i), **grouped.placement(i)) for i in rows)
+    examples = tuple(explainer.explain(grouped.key(i, explainer), **grouped.placement(i)) for i in rows)
     d = t.decision
     members = Members(
         sources=tuple(t.sources),

@@ -16,12 +16,13 @@ from functools import lru_cache
 from typing import Any
 
 from vpcflow.explain.classify import Classification, classify, is_service_port
-from vpcflow.explain.fixes import Packet, bpa_fixes, network_acl_fixes, security_group_fixes
+from vpcflow.explain.fixes import Packet, bpa_fixes, network_acl_fixes, security_group_fixes, tracking_fixes
 from vpcflow.explain.intent import AddressSpace, intent_of
 from vpcflow.explain.model import Blocker, Explanation, Fix, Intent, RecordKey, Verdict, cause_id
 from vpcflow.policy import Flow, FlowEvaluation, Hop, evaluate_flow
 from vpcflow.snapshot import Eni, Snapshot
 from vpcflow.snapshot.addr import host_cidr, is_ip
+from vpcflow.snapshot.conntrack import TrackingTimeouts, tracking_timeouts
 
 __all__ = ["Decision", "Explainer", "RecordKey"]
 
@@ -34,6 +35,7 @@ RA_CODES = {
     "reference-out-of-scope": "SG_REFERENCING_SUPPORT",
 }
 PROTO_TEXT = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}
+ICMP_NAMES = {0: "echo reply", 3: "destination unreachable", 8: "echo request", 11: "time exceeded"}
 WHERE = "\x00where\x00"  # placeholder for the tuple's own "src:port -> dst:port (proto)" in a shared message
 _PEER = "\x00peer\x00"
 _PEER_SLUG = "\x00peer_slug\x00"
@@ -138,6 +140,7 @@ class Explainer:
         self._ports: dict[int | None, Any] = {}
         self._addr_classes: dict[str | None, Any] = {}
         self._fix_templates: dict[tuple[Any, ...], list[FixTemplate]] = {}
+        self._timeouts: dict[str, TrackingTimeouts] = {}
         self.evaluations = 0
 
     def _evaluate(self, flow: Flow) -> FlowEvaluation:
@@ -213,6 +216,22 @@ class Explainer:
         if self.memo:
             self._cache[key] = out
         return out
+
+    def timeouts(self, interface_id: str | None) -> TrackingTimeouts | None:
+        eni = self.snapshot.enis.get(interface_id or "")
+        if eni is None:
+            return None
+        hit = self._timeouts.get(eni.eni_id)
+        if hit is None:
+            hit = self._timeouts[eni.eni_id] = tracking_timeouts(self.snapshot, eni)
+        return hit
+
+    def tracking_expired(self, interface_id: str | None, protocol: int | None, idle: int, stream: bool) -> bool:
+        """Was the connection idle (``idle`` seconds since its last accepted reverse packet) for longer
+        than the interface's tracking timeout for the protocol?"""
+        timeouts = self.timeouts(interface_id)
+        limit = timeouts.for_protocol(protocol, stream) if timeouts is not None else None
+        return limit is not None and idle > limit
 
     def warned(self, fixes: tuple[Fix, ...]) -> tuple[Fix, ...]:
         """Fixes that open to the internet or outside your address space, with their warning."""
@@ -514,6 +533,14 @@ class Explainer:
                 blockers=chosen,
                 cls=cls,
             )
+        if icmp and not icmp_error and role != "response":
+            partial = self._icmp_types(src, dst, proto, req_pins, side)
+            if partial is not None:
+                return self._icmp_type_blocked(key, eni, partial[0], partial[1], where, cls)
+        if ported and key.tracking_expired and role != "request":
+            expired = self._tracking_expired(key, eni, req_hops, resp_hops, where, cls)
+            if expired is not None:
+                return expired
         if chosen:
             code = self._code(chosen[0], role)
             return self._result(
@@ -548,6 +575,101 @@ class Explainer:
             f"({where}): the configuration probably changed since the record (snapshot drift), or the packet "
             "came after its connection closed or its tracking expired.",
             cls=cls,
+        )
+
+    def _icmp_types(
+        self, src: str, dst: str, proto: int, pins: tuple[str | None, str | None], side: str
+    ) -> tuple[Hop, tuple[int, ...]] | None:
+        """The first filter on this side that admits some ICMP types from this peer but not all: then a
+        REJECTed ICMP packet was of a type it does not admit (the record carries no type), and the types
+        it does admit are worth naming. None when every filter admits all types or none."""
+        seen: dict[tuple[str, str, str], list[int]] = {}
+        order: list[tuple[str, str, str]] = []
+        for t in range(256):
+            ev = self._evaluate(Flow(src, dst, proto, icmp_type=t, src_interface=pins[0], dst_interface=pins[1]))
+            for h in ev.request:
+                if h.side != side:
+                    continue
+                k: tuple[str, str, str] = (h.layer, h.direction, h.resource_id)
+                if k not in seen:
+                    seen[k] = []
+                    order.append(k)
+                if h.allowed:
+                    seen[k].append(t)
+        for k in order:
+            allowed = seen[k]
+            if 0 < len(allowed) < 256:
+                ev = self._evaluate(Flow(src, dst, proto, icmp_type=255, src_interface=pins[0], dst_interface=pins[1]))
+                hop = next(h for h in ev.request if h.side == side and (h.layer, h.direction, h.resource_id) == k)
+                blocked_type = next(t for t in range(256) if t not in allowed)
+                if hop.allowed:  # type 255 is admitted: judge the hop on a type it refuses
+                    ev = self._evaluate(
+                        Flow(src, dst, proto, icmp_type=blocked_type, src_interface=pins[0], dst_interface=pins[1])
+                    )
+                    hop = next(h for h in ev.request if h.side == side and (h.layer, h.direction, h.resource_id) == k)
+                return hop, tuple(allowed)
+        return None
+
+    def _icmp_type_blocked(
+        self, key: RecordKey, eni: Eni, hop: Hop, allowed: tuple[int, ...], where: str, cls: Classification
+    ) -> Decision:
+        names = ", ".join(
+            f"{t}{f' ({ICMP_NAMES[t]})' if t in ICMP_NAMES and key.protocol == 1 else ''}" for t in allowed[:8]
+        )
+        more = f" and {len(allowed) - 8} more" if len(allowed) > 8 else ""
+        what = self._blocker_text(hop)
+        layer = "SG" if hop.layer == "security-group" else "NACL"
+        way = "INGRESS" if hop.direction == "inbound" else "EGRESS"
+        return self._result(
+            key,
+            "blocked",
+            "unknown",
+            f"{layer}_{way}_ICMP_TYPE",
+            f"{what[0].upper()}{what[1:]} admits only ICMP type(s) {names}{more} for {where}, so the rejected "
+            "packet was of another type (flow logs do not record the ICMP type).",
+            blockers=[hop],
+            cls=Classification("unknown", "medium", "the filter admits some ICMP types but not all"),
+        )
+
+    def _tracking_expired(
+        self,
+        key: RecordKey,
+        eni: Eni,
+        req_hops: list[Hop],
+        resp_hops: list[Hop],
+        where: str,
+        cls: Classification,
+    ) -> Decision | None:
+        """A response on a connection idle for longer than the interface's tracking timeout: the security
+        groups judged it as new traffic. None when they would admit it as such (expiry explains nothing)."""
+        sg_block = [h for h in req_hops if h.layer == "security-group" and not h.allowed]
+        if not sg_block or any(h.layer == "network-acl" and not h.allowed for h in resp_hops):
+            return None
+        timeouts = self.timeouts(eni.eni_id)
+        assert timeouts is not None
+        first = sg_block[0]
+        groups = ", ".join(first.groups)
+        if key.protocol == 6:
+            limit = f"TCP established timeout of {timeouts.tcp_established:,} s ({timeouts.source})"
+        else:
+            limit = f"UDP timeouts ({timeouts.udp} s, {timeouts.udp_stream} s for streams)"
+        message = (
+            f"The connection was idle longer than the {limit} of {eni.eni_id}, so its tracking entry expired and "
+            f"the security groups judged the response {where} as new traffic: no {first.direction} rule of "
+            f"{groups} admits it."
+        )
+        return self._result(
+            key,
+            "blocked",
+            "response",
+            "CONNTRACK_EXPIRED",
+            message,
+            blockers=sg_block,
+            fixes=tracking_fixes(eni, key.protocol, timeouts),
+            cls=Classification(
+                "response", "high", "the reverse flow was ACCEPTed, longer ago than the interface's tracking timeout"
+            ),
+            fix_hops=tuple(sg_block),
         )
 
     @staticmethod

@@ -22,6 +22,7 @@ from vpcflow.explain.model import Fix
 from vpcflow.policy import Hop, via_middlebox
 from vpcflow.snapshot import Eni, NetworkAcl, Snapshot
 from vpcflow.snapshot.addr import cidr_of, host_cidr, parse_ip
+from vpcflow.snapshot.conntrack import TrackingTimeouts
 
 MAX_RULE = 32766
 BLAST_SAMPLE = 10  # interface ids listed in a blast radius; the count is always complete
@@ -482,3 +483,43 @@ def network_acl_cause_fix(
     elif pkt.protocol in (6, 17) and pkt.dst_port is not None:
         ports = (pkt.dst_port, pkt.dst_port_to if pkt.dst_port_to is not None else pkt.dst_port)
     return _nacl_entry_fix(snap, acl, egress, number, pkt, block[0], ports, why=why)
+
+
+# ---- connection tracking ---------------------------------------------------------------------------------
+LINUX_KEEPALIVE_TIME = 7200  # net.ipv4.tcp_keepalive_time's default: a longer timeout lets keepalives refresh
+
+
+def tracking_fixes(eni: Eni, protocol: int | None, timeouts: TrackingTimeouts) -> list[Fix]:
+    """For a connection forgotten while idle: keepalives shorter than the timeout, or a longer timeout."""
+    blast = {"interface": eni.eni_id}
+    if protocol == 6:
+        limit = timeouts.tcp_established
+        keepalive = Fix(
+            f"Send TCP keepalives more often than every {limit:,} s on these connections (on Linux, "
+            f"net.ipv4.tcp_keepalive_time below {limit} with SO_KEEPALIVE on the socket, or the connection pool's "
+            "keepalive), so the tracking entry never expires; no rule change.",
+            "",
+            "",
+            blast,
+        )
+        longer = max(limit, LINUX_KEEPALIVE_TIME + 60)
+        spec = f"TcpEstablishedTimeout={longer}"
+        what = f"TCP established timeout to {longer:,} s (above Linux's default keepalive time of 7,200 s)"
+    else:
+        keepalive = Fix(
+            f"Send a packet on these UDP flows more often than every {timeouts.udp} s "
+            f"({timeouts.udp_stream} s once a flow has seen more than one request and response); no rule change.",
+            "",
+            "",
+            blast,
+        )
+        spec = "UdpTimeout=60,UdpStreamTimeout=180"
+        what = "UDP timeouts to their maximum (60 s, 180 s for streams)"
+    timeout = Fix(
+        f"Or raise {eni.eni_id}'s {what}.",
+        f"aws ec2 modify-network-interface-attribute --network-interface-id {eni.eni_id} "
+        f"--connection-tracking-specification {spec}",
+        f"# set ConnectionTrackingSpecification {spec.replace(',', ', ')} on {eni.eni_id} (or its launch template)",
+        blast,
+    )
+    return [keepalive, timeout]
