@@ -43,7 +43,7 @@ def tuple_intents(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, internal_c
     explainer = Explainer(snapshot, memo=False, internal_cidrs=internal_cidrs)
     intents: list[str] = []
     for i in range(grouped.rows):
-        key = grouped.key(i)
+        key = grouped.key(i, explainer)
         _, decision = explainer.decide(key)
         intents.append(decision.intent(explainer.space.contains(key.packet_src)))
     keys = [c for c in KEY_COLUMNS if c != "tcp_flags"]  # the columns group_tuples groups by
