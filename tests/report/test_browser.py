@@ -184,3 +184,26 @@ def test_a_period_without_rejects_opens_cleanly(
     assert empty.evaluate("document.querySelectorAll('.chart-body').length") == 0
     assert "No rejected records in this period" in empty.evaluate("document.body.innerText")
     assert empty.log.errors == []
+
+
+def test_a_copy_button_copies_its_fix(browser: Browser, page: Page) -> None:
+    browser.send("Browser.grantPermissions", {"permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    button = "document.querySelector('button.copy[data-target=\"fix-1-1-cli\"]')"
+    where = page.evaluate(
+        f"(() => {{ const b = {button}; b.scrollIntoView({{block: 'center'}}); const r = b.getBoundingClientRect();"
+        " return {x: r.left + r.width / 2, y: r.top + r.height / 2}; })()"
+    )
+    for kind in ("mousePressed", "mouseReleased"):
+        page.browser.send(
+            "Input.dispatchMouseEvent",
+            {"type": kind, "x": where["x"], "y": where["y"], "button": "left", "clickCount": 1},
+            session=page.session,
+        )
+    for _ in range(20):
+        if page.evaluate(f"{button}.textContent") == "Copied":
+            break
+        time.sleep(0.1)
+    assert page.evaluate(f"{button}.textContent") == "Copied"
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == page.evaluate("document.getElementById('fix-1-1-cli').textContent")
+    assert copied.startswith("aws ec2 create-network-acl-entry --network-acl-id acl-0db000000000000003")
