@@ -197,9 +197,10 @@ CAUSES: dict[str, Any] = {
                 {
                     "layer": "security-group",
                     "direction": "inbound",
-                    "resource_id": WEB_ENI,
+                    "resource_id": "sg-0web0000000000001",
                     "groups": ["sg-0web0000000000001"],
                     "rule": None,
+                    "interface_id": WEB_ENI,
                 }
             ],
             "records": 420,

@@ -36,6 +36,15 @@ def test_causes_name_the_account_resources_from_the_snapshot() -> None:
     assert db.examples == ("10.0.1.140:45000 → 10.0.2.10:5432 tcp ingress " + fx.DB_ENI,)
 
 
+def test_a_security_group_blocker_names_its_interface_once() -> None:
+    snapshot = load_snapshot(fx.snapshot_document())
+    scan = next(c for c in causes_view(fx.causes_document(), snapshot).causes if c.cause_id == "c-scan")
+    (sg,) = scan.blockers
+    assert (sg.resource.resource_id, sg.resource.name) == ("sg-0web0000000000001", "web")
+    assert sg.groups == ()  # the blocking group is the interface's only group: not listed twice
+    assert sg.interface is not None and sg.interface.resource_id == fx.WEB_ENI
+
+
 def test_an_unknown_resource_keeps_its_id_alone() -> None:
     assert resource(None, "sg-123").name is None
     snapshot = load_snapshot(fx.snapshot_document())

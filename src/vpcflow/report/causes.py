@@ -95,12 +95,16 @@ def _counts(pairs: Any) -> tuple[Count, ...]:
 
 def _blocker(raw: Mapping[str, Any], snapshot: Snapshot | None) -> Blocker:
     rule = raw.get("rule")
+    resource_id = str(raw.get("resource_id", ""))
+    groups = [str(g) for g in raw.get("groups") or []]
+    interface = raw.get("interface_id")
     return Blocker(
         layer=str(raw.get("layer", "")),
         direction=str(raw.get("direction", "")),
-        resource=resource(snapshot, str(raw.get("resource_id", ""))),
+        resource=resource(snapshot, resource_id),
         rule=None if rule is None else str(rule),
-        groups=tuple(resource(snapshot, str(g)) for g in raw.get("groups") or []),
+        groups=tuple(resource(snapshot, g) for g in groups) if groups != [resource_id] else (),
+        interface=resource(snapshot, str(interface)) if interface and interface != resource_id else None,
     )
 
 

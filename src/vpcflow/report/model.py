@@ -176,7 +176,8 @@ class Blocker:
     direction: str
     resource: Resource
     rule: str | None
-    groups: tuple[Resource, ...]
+    groups: tuple[Resource, ...]  # every group on the interface, when more than the blocking resource
+    interface: Resource | None  # the interface it guards, when the cause is about one
 
 
 @dataclass(frozen=True)
