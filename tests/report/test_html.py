@@ -118,3 +118,15 @@ def test_csp_lists_the_hash_of_each_script() -> None:
     csp = content_security_policy(["alert(1)"])
     # sha256 of "alert(1)", base64: the browser runs only a script with exactly this text
     assert "'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='" in csp
+
+
+def test_findings_link_to_the_causes_of_their_rejects(full_report, report_html: Path) -> None:  # type: ignore[no-untyped-def]
+    by_rule = {f.rule_id: f for f in full_report.findings.findings}
+    internal = by_rule["internal-reject"]  # app -> db on 5432: the misconfiguration, first in the causes
+    assert [(c.anchor, c.intent, c.code) for c in internal.causes] == [
+        ("cause-1", "likely-misconfiguration", "NACL_INGRESS_DENY")
+    ]
+    brute = by_rule["brute-force-auth"]
+    assert brute.causes and all(c.intent == "intended-block" for c in brute.causes)
+    html = report_html.read_text(encoding="utf-8")
+    assert '<a href="#cause-1"><span class="badge intent-likely-misconfiguration">' in html

@@ -15,7 +15,13 @@ from typing import Any
 from vpcflow.report import gather
 from vpcflow.report.causes import causes_view, explain_causes_document, tuple_intents
 from vpcflow.report.coverage import coverage_view
-from vpcflow.report.detections import REPORT_MAX_FINDINGS, findings_view, run_detections, silent_subjects
+from vpcflow.report.detections import (
+    REPORT_MAX_FINDINGS,
+    findings_view,
+    link_causes,
+    run_detections,
+    silent_subjects,
+)
 from vpcflow.report.model import Causes, Findings, Report, SilentSubject
 from vpcflow.snapshot import Snapshot, load_snapshot
 
@@ -52,6 +58,7 @@ def build_report(request: ReportRequest, progress: Progress | None = None) -> Re
             request.store,
             request.since,
             request.until,
+            snapshot_path=request.snapshot,
             max_findings=request.max_findings,
             on_rule=lambda rule_id: step(f"running detection {rule_id}"),
         )
@@ -76,6 +83,8 @@ def build_report(request: ReportRequest, progress: Progress | None = None) -> Re
     finally:
         con.close()
 
+    if findings is not None and causes is not None:
+        findings = link_causes(findings, causes)
     coverage = coverage_view(request.audit, request.audit_source) if request.audit is not None else None
     return Report(
         store=str(Path(request.store)),

@@ -10,15 +10,17 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from vpcflow.detect import DetectConfig, Finding, Rule, load_rules, run_rules
+from vpcflow.detect.explain import make_explainer
 from vpcflow.detect.model import SEVERITIES
 from vpcflow.detect.runner import EVIDENCE_COLUMNS, DetectResult
 from vpcflow.engines.duckdb import DuckDBEngine
 from vpcflow.report.gather import open_store
-from vpcflow.report.model import Count, Findings, FindingView, RuleOutcome, SilentSubject, Technique
+from vpcflow.report.model import CauseLink, Causes, Count, Findings, FindingView, RuleOutcome, SilentSubject, Technique
 
 REPORT_MAX_FINDINGS = 20
 """Findings per rule in the report: the most severe and largest first (detect's own ranking)."""
@@ -32,11 +34,17 @@ def run_detections(
     until: datetime | None,
     *,
     config: DetectConfig | None = None,
+    snapshot_path: str | None = None,
     max_findings: int = REPORT_MAX_FINDINGS,
     on_rule: Callable[[str], None] | None = None,
 ) -> tuple[list[Rule], DetectResult]:
-    """Every catalog rule over the store's period, on a connection of its own (closed when done)."""
+    """Every catalog rule over the store's period, on a connection of its own (closed when done).
+
+    With a snapshot, findings about rejected traffic carry their explanations (as ``vpcflow detect
+    --snapshot`` gives them), whose cause ids link each finding to its cause in the report.
+    """
     rules = load_rules()
+    explainer = make_explainer(snapshot_path) if snapshot_path else None
     engine = DuckDBEngine(open_store(store_dir, None, None), since=since, until=until)  # the engine cuts the period
     try:
         result = run_rules(
@@ -45,6 +53,7 @@ def run_detections(
             config or DetectConfig(),
             evidence=EVIDENCE,
             max_findings=max_findings,
+            explainer=explainer,
             on_rule=(lambda r: on_rule(r.id)) if on_rule else None,
         )
     finally:
@@ -72,6 +81,7 @@ def finding_view(finding: Finding, rule: Rule | None) -> FindingView:
         last_seen=finding.last_seen,
         entities=tuple((k, _text(v)) for k, v in finding.entities.items() if v is not None),
         evidence=tuple(tuple(_text(row.get(c)) for c in EVIDENCE_COLUMNS) for row in finding.evidence),
+        cause_ids=tuple(dict.fromkeys(str(e["cause_id"]) for e in finding.explanation or [] if e.get("cause_id"))),
     )
 
 
@@ -107,3 +117,12 @@ def silent_subjects(result: DetectResult) -> tuple[SilentSubject, ...] | None:
         for f in result.findings
         if f.rule_id == SILENT_RULE
     )
+
+
+def link_causes(findings: Findings, causes: Causes) -> Findings:
+    """Each finding with the causes section's entries for its rejected evidence (anchors as the page numbers them)."""
+    by_id = {c.cause_id: CauseLink(f"cause-{i}", c.intent, c.code) for i, c in enumerate(causes.causes, start=1)}
+    linked = tuple(
+        replace(f, causes=tuple(by_id[cid] for cid in f.cause_ids if cid in by_id)) for f in findings.findings
+    )
+    return replace(findings, findings=linked)

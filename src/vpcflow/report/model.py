@@ -131,6 +131,15 @@ class Technique:
 
 
 @dataclass(frozen=True)
+class CauseLink:
+    """A cause a finding's rejected evidence belongs to, and where the report shows it."""
+
+    anchor: str
+    intent: str
+    code: str
+
+
+@dataclass(frozen=True)
 class FindingView:
     severity: str
     rule_id: str
@@ -141,6 +150,8 @@ class FindingView:
     last_seen: datetime | None
     entities: tuple[tuple[str, str], ...]
     evidence: tuple[tuple[str, ...], ...]  # rows in the order of Findings.evidence_columns
+    cause_ids: tuple[str, ...] = ()  # with a snapshot: the causes of its rejected evidence (explain's ids)
+    causes: tuple[CauseLink, ...] = ()  # those of them the report's causes section shows
 
 
 @dataclass(frozen=True)
