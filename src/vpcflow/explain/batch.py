@@ -96,21 +96,21 @@ class GroupedTuples:
     first_line: list[int]
     rows: int
     sql_seconds: float
+    _rows: list[tuple[Any, ...]] | None = field(default=None, repr=False)  # the key columns as row tuples
 
     def key(self, i: int, explainer: Explainer) -> RecordKey:
         """The tuple's key; ``explainer`` judges the idle gap against the interface's tracking timeout."""
-        cols = self.columns
-        fields: dict[str, Any] = {c: cols[c][i] for c in KEY_COLUMNS}
-        idle = cols["idle_seconds"][i]
+        if self._rows is None:
+            cols = self.columns
+            self._rows = list(zip(*(cols[c] for c in KEY_COLUMNS), strict=True))
+        row = self._rows[i]
+        idle = self.columns["idle_seconds"][i]
         expired = idle is not None and explainer.tracking_expired(
-            fields["interface_id"], fields["protocol"], idle, cols["reverse_accepts"][i] > 1
+            row[0], row[7], idle, self.columns["reverse_accepts"][i] > 1
         )
-        return RecordKey(
-            **fields,
-            reverse_accepted=bool(cols["reverse_accepted"][i]),
-            busy_with_other_peers=bool(cols["busy_with_other_peers"][i]),
-            tracking_expired=expired,
-        )
+        # positional: the row holds KEY_COLUMNS, RecordKey's first fields in that order
+        context = (bool(self.columns["reverse_accepted"][i]), bool(self.columns["busy_with_other_peers"][i]), expired)
+        return RecordKey(*(row + context))
 
     def placement(self, i: int) -> dict[str, Any]:
         """Where the tuple's first record is, how many records it has, and when they were seen."""

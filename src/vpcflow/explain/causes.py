@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import duckdb
 
-from vpcflow.explain.batch import GroupedTuples, group_tuples
+from vpcflow.explain.batch import group_tuples
 from vpcflow.explain.causefix import Members, cause_fixes
 from vpcflow.explain.core import WHERE, Decision, Explainer, proto_text
 from vpcflow.explain.intent import WATCHING_RULES
@@ -40,7 +40,7 @@ class _Tally:
     client_ports: set[int] = field(default_factory=set)
     first_seen: str | None = None
     last_seen: str | None = None
-    largest: list[tuple[int, int]] = field(default_factory=list)  # min-heap of (records, -row) for examples
+    largest: list[tuple[int, int, Any]] = field(default_factory=list)  # min-heap (records, -order, ref): examples
     protocols: set[int] = field(default_factory=set)
     interfaces: set[str | None] = field(default_factory=set)
 
@@ -69,35 +69,36 @@ def explain_causes(
     """
     grouped = group_tuples(con, records, context)
     explainer = Explainer(snapshot, memo=False, fixes=fixes, internal_cidrs=internal_cidrs)
-    tallies = _tally(explainer, grouped)
-    causes = [_cause(explainer, grouped, cid, t) for cid, t in tallies.items()]
-    causes.sort(key=lambda c: (-c.records, c.cause_id))
-    by_intent: Counter[Intent] = Counter()
-    for c in causes:
-        by_intent[c.intent] += c.records
-    summary = CauseSummary(
-        records=sum(c.records for c in causes),
-        causes=len(causes),
-        by_intent=tuple((i, by_intent[i]) for i in INTENTS if by_intent[i]),
-    )
-    return CauseReport(summary, tuple(causes))
-
-
-def _tally(explainer: Explainer, grouped: GroupedTuples) -> dict[str, _Tally]:
-    tallies: dict[str, _Tally] = {}
-    decide, contains = explainer.decide, explainer.space.contains
-    counts = grouped.columns["n"]
-    seen_first, seen_last = grouped.columns["first_seen"], grouped.columns["last_seen"]
+    builder = CauseBuilder(explainer, lambda i: (grouped.key(i, explainer), grouped.placement(i)))
+    add, key = builder.add, grouped.key
+    counts, seen_first, seen_last = grouped.columns["n"], grouped.columns["first_seen"], grouped.columns["last_seen"]
     for i in range(grouped.rows):
-        key = grouped.key(i, explainer)
-        _, d = decide(key)
+        add(key(i, explainer), counts[i], seen_first[i], seen_last[i], i)
+    return builder.report()
+
+
+class CauseBuilder:
+    """Adds tuples one by one to their cause; gives each cause with its message and its one fix.
+
+    ``example`` turns the reference given with a tuple into the tuple's key and placement (record_index,
+    source, ...), asked only for the few largest tuples of each cause, its examples.
+    """
+
+    def __init__(self, explainer: Explainer, example: Callable[[Any], tuple[RecordKey, dict[str, Any]]]) -> None:
+        self.explainer = explainer
+        self.example = example
+        self.tallies: dict[str, _Tally] = {}
+        self._seq = 0
+
+    def add(self, key: RecordKey, n: int, first: str | None, last: str | None, ref: Any) -> str:
+        """Count ``n`` records of the tuple ``key`` in its cause; returns the cause's id."""
+        _, d = self.explainer.decide(key)
         src, dst = key.packet_src, key.packet_dst
-        internal = contains(src)
+        internal = self.explainer.space.contains(src)
         cid = d.cause(internal)
-        t = tallies.get(cid)
+        t = self.tallies.get(cid)
         if t is None:
-            t = tallies[cid] = _Tally(d, d.intent(internal))
-        n = counts[i]
+            t = self.tallies[cid] = _Tally(d, d.intent(internal))
         t.records += n
         t.tuples += 1
         t.sources[src or "?"] += n
@@ -110,52 +111,69 @@ def _tally(explainer: Explainer, grouped: GroupedTuples) -> dict[str, _Tally]:
         if key.protocol is not None:
             t.protocols.add(key.protocol)
         t.interfaces.add(key.interface_id)
-        first, last = seen_first[i], seen_last[i]
         if first is not None and (t.first_seen is None or first < t.first_seen):
             t.first_seen = first
         if last is not None and (t.last_seen is None or last > t.last_seen):
             t.last_seen = last
-        item = (n, -i)
+        self._seq += 1
+        item = (n, -self._seq, ref)
         if len(t.largest) < TOP:
             heapq.heappush(t.largest, item)
-        elif item > t.largest[0]:
+        elif item[:2] > t.largest[0][:2]:
             heapq.heapreplace(t.largest, item)
-    return tallies
+        return cid
 
+    def cause(self, cid: str) -> Cause:
+        t = self.tallies[cid]
+        explainer = self.explainer
+        examples = []
+        for _, _, ref in sorted(t.largest, key=lambda x: x[:2], reverse=True):
+            key, placement = self.example(ref)
+            examples.append(explainer.explain(key, **placement))
+        d = t.decision
+        members = Members(
+            sources=tuple(t.sources),
+            destinations=tuple(t.destinations),
+            ports=tuple(sorted(t.ports)),
+            client_ports=tuple(sorted(t.client_ports)),
+            protocols=tuple(sorted(t.protocols)),
+            example=examples[0],
+        )
+        fixes = cause_fixes(explainer, d, members) if t.intent != "intended-block" or explainer.all_fixes else ()
+        one_interface = len(t.interfaces) == 1
+        return Cause(
+            cause_id=cid,
+            intent=t.intent,
+            verdict=d.verdict,
+            packet=d.packet,
+            code=d.code,
+            blockers=d.blockers if one_interface else tuple(replace(b, interface_id=None) for b in d.blockers),
+            records=t.records,
+            tuples=t.tuples,
+            sources=len(t.sources),
+            destinations=len(t.destinations),
+            top_sources=tuple(t.sources.most_common(TOP)),
+            top_destinations=tuple(t.destinations.most_common(TOP)),
+            top_ports=tuple(t.ports.most_common(TOP)),
+            first_seen=t.first_seen,
+            last_seen=t.last_seen,
+            examples=tuple(examples),
+            message=_message(d, t),
+            fixes=explainer.warned(fixes),
+        )
 
-def _cause(explainer: Explainer, grouped: GroupedTuples, cid: str, t: _Tally) -> Cause:
-    rows = [-r for _, r in sorted(t.largest, reverse=True)]
-    examples = tuple(explainer.explain(grouped.key(i, explainer), **grouped.placement(i)) for i in rows)
-    d = t.decision
-    members = Members(
-        sources=tuple(t.sources),
-        destinations=tuple(t.destinations),
-        ports=tuple(sorted(t.ports)),
-        client_ports=tuple(sorted(t.client_ports)),
-        protocols=tuple(sorted(t.protocols)),
-        example=examples[0],
-    )
-    fixes = cause_fixes(explainer, d, members) if t.intent != "intended-block" or explainer.all_fixes else ()
-    return Cause(
-        cause_id=cid,
-        intent=t.intent,
-        verdict=d.verdict,
-        packet=d.packet,
-        code=d.code,
-        blockers=d.blockers if len(t.interfaces) == 1 else tuple(replace(b, interface_id=None) for b in d.blockers),
-        records=t.records,
-        tuples=t.tuples,
-        sources=len(t.sources),
-        destinations=len(t.destinations),
-        top_sources=tuple(t.sources.most_common(TOP)),
-        top_destinations=tuple(t.destinations.most_common(TOP)),
-        top_ports=tuple(t.ports.most_common(TOP)),
-        first_seen=t.first_seen,
-        last_seen=t.last_seen,
-        examples=examples,
-        message=_message(d, t),
-        fixes=explainer.warned(fixes),
-    )
+    def report(self) -> CauseReport:
+        causes = [self.cause(cid) for cid in self.tallies]
+        causes.sort(key=lambda c: (-c.records, c.cause_id))
+        by_intent: Counter[Intent] = Counter()
+        for c in causes:
+            by_intent[c.intent] += c.records
+        summary = CauseSummary(
+            records=sum(c.records for c in causes),
+            causes=len(causes),
+            by_intent=tuple((i, by_intent[i]) for i in INTENTS if by_intent[i]),
+        )
+        return CauseReport(summary, tuple(causes))
 
 
 def _few(counter: Counter[str], noun: str) -> str:

@@ -247,6 +247,21 @@ def response_port_range(snap: Snapshot, client_ip: str, port: int | None) -> tup
     return ANY_CLIENT
 
 
+def _wide_client(snap: Snapshot, client_ip: str) -> bool:
+    client = snap.eni_for_ip(client_ip)
+    return client is None or client.interface_type in WIDE_PORT_INTERFACES or client.description.startswith("ELB ")
+
+
+def clients_port_range(snap: Snapshot, clients: Sequence[str], ports: Sequence[int]) -> tuple[int, int]:
+    """The one ephemeral range that covers every client of a cause: ``response_port_range`` for many."""
+    if not ports or any(_wide_client(snap, ip) for ip in clients):
+        return ANY_CLIENT
+    for rng in (LINUX_EPHEMERAL, WINDOWS_EPHEMERAL):
+        if all(rng[0] <= p <= rng[1] for p in ports):
+            return rng
+    return ANY_CLIENT
+
+
 def _nacl_entry_fix(
     snap: Snapshot,
     acl: NetworkAcl,
@@ -476,9 +491,7 @@ def network_acl_cause_fix(
     ports: tuple[int, int] | None = None
     why = f": it admits {block[1]}"
     if pkt.role == "response" and pkt.protocol in (6, 17):
-        seen: list[int | None] = [*client_ports] or [None]
-        ranges = {response_port_range(snap, ip, p) for ip in clients for p in seen}
-        ports = ranges.pop() if len(ranges) == 1 else ANY_CLIENT
+        ports = clients_port_range(snap, clients, client_ports)
         why = f" for responses to the clients' ephemeral ports{why}"
     elif pkt.protocol in (6, 17) and pkt.dst_port is not None:
         ports = (pkt.dst_port, pkt.dst_port_to if pkt.dst_port_to is not None else pkt.dst_port)

@@ -43,7 +43,7 @@ RULES: tuple[tuple[Intent, str], ...] = (
     ),
     (
         "likely-misconfiguration",
-        "A request from your own address space (VPC CIDRs, peered VPCs, --internal-cidr): your own traffic, broken.",
+        "A request from your own address space: your own traffic, broken.",
     ),
     (
         "intended-block",

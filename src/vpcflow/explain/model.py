@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from vpcflow.snapshot.addr import is_ip
+
 Verdict = Literal["blocked", "unexplained", "not-rejected"]
 Intent = Literal["intended-block", "likely-misconfiguration", "benign", "unexplained"]
 INTENTS: tuple[Intent, ...] = ("intended-block", "likely-misconfiguration", "benign", "unexplained")
@@ -70,10 +72,7 @@ class RecordKey:
         return self.pkt_dstaddr if _is_ip(self.pkt_dstaddr) else self.dstaddr
 
 
-def _is_ip(value: str | None) -> bool:
-    from vpcflow.snapshot.addr import is_ip
-
-    return is_ip(value)
+_is_ip = is_ip
 
 
 @dataclass(frozen=True)
