@@ -4,6 +4,9 @@ Chromium's ``--remote-debugging-pipe`` reads NUL-terminated JSON commands on fil
 replies and events on descriptor 4, so a page can be loaded, inspected and photographed with the
 standard library alone. Every request the page makes is recorded (the report must make none but
 ``file:`` and ``data:``), and console messages, uncaught exceptions and log entries are collected.
+The network is off three times over: as root Chromium runs in a network namespace of its own (no
+interface but a loopback that is down), every page is emulated offline, and host names resolve to
+nothing with a proxy on a closed port.
 
 Run as a script to photograph a page: ``python tests/report/browser.py page.html out.png [width [height]]``
 (docs/report.png is made so, from the demo's report).
@@ -68,6 +71,14 @@ class PageLog:
         return out
 
 
+def _can_isolate() -> bool:
+    """Whether Chromium can run in a network namespace of its own (root with util-linux's unshare):
+    then it has no network at all, not even loopback, besides the offline emulation."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return False
+    return subprocess.run(["unshare", "--net", "--", "true"], capture_output=True).returncode == 0
+
+
 class Browser:
     """One headless Chromium; ``open`` loads a page in a fresh tab with the network emulated offline."""
 
@@ -84,8 +95,10 @@ class Browser:
             os.dup2(to_child_r, 3)
             os.dup2(from_child_w, 4)
 
+        self.isolated = _can_isolate()
+        isolate = ["unshare", "--net", "--"] if self.isolated else []
         self._proc = subprocess.Popen(
-            [executable, *FLAGS, f"--user-data-dir={self._profile}", "about:blank"],
+            [*isolate, executable, *FLAGS, f"--user-data-dir={self._profile}", "about:blank"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=self._stderr,
