@@ -21,6 +21,12 @@ def test_causes_put_misconfigurations_first_then_the_largest() -> None:
     assert causes.records == 497
 
 
+def test_causes_past_the_cap_are_counted_not_shown() -> None:
+    causes = causes_view(fx.causes_document(), None, limit=1)
+    assert [c.cause_id for c in causes.causes] == ["c-db"]  # the misconfiguration stays
+    assert (causes.omitted, causes.omitted_records) == (2, 425)
+
+
 def test_causes_name_the_account_resources_from_the_snapshot() -> None:
     snapshot = load_snapshot(fx.snapshot_document())
     db = next(c for c in causes_view(fx.causes_document(), snapshot).causes if c.cause_id == "c-db")

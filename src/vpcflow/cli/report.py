@@ -104,7 +104,7 @@ def command(
     if report.findings is not None:
         parts.append(f"{len(report.findings.findings):,} findings")
     if report.causes is not None:
-        parts.append(f"{len(report.causes.causes):,} causes")
+        parts.append(f"{len(report.causes.causes) + report.causes.omitted:,} causes")
     if report.coverage is not None:
         parts.append(f"{len(report.coverage.non_compliant):,} non-compliant resources")
     size = len(html.encode()) / 1e6

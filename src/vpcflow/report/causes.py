@@ -149,8 +149,12 @@ def _rank(cause: CauseView) -> tuple[int, int, str]:
     return (order, -cause.records, cause.cause_id)
 
 
-def causes_view(document: Mapping[str, Any], snapshot: Snapshot | None) -> Causes:
-    """The Cause document as the report shows it: misconfigurations first, then by records."""
+MAX_CAUSES = 100
+"""Causes shown (a few kB each with examples and fixes): the rest are counted, so the file stays small."""
+
+
+def causes_view(document: Mapping[str, Any], snapshot: Snapshot | None, limit: int = MAX_CAUSES) -> Causes:
+    """The Cause document as the report shows it: misconfigurations first, then by records, at most ``limit``."""
     if not isinstance(document.get("causes"), list):
         raise InputError("The explain result has no causes list (expected the DESIGN.md Cause document).")
     summary = document.get("summary") or {}
@@ -160,5 +164,7 @@ def causes_view(document: Mapping[str, Any], snapshot: Snapshot | None) -> Cause
     return Causes(
         records=int(summary.get("records") or sum(c.records for c in causes)),
         by_intent=tuple(Count(str(k), int(v)) for k, v in intents),
-        causes=tuple(causes),
+        causes=tuple(causes[:limit]),
+        omitted=max(0, len(causes) - limit),
+        omitted_records=sum(c.records for c in causes[limit:]),
     )

@@ -226,6 +226,8 @@ class Causes:
     records: int
     by_intent: tuple[Count, ...]
     causes: tuple[CauseView, ...]  # misconfigurations first, then largest first
+    omitted: int = 0  # causes past the report's cap (counted, not shown)
+    omitted_records: int = 0
 
 
 @dataclass(frozen=True)
