@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from tests.report import fixtures as fx
+from vpcflow.report.charts import AXIS_LABEL_LIMIT, axis_labels
 from vpcflow.report.html import content_security_policy, script_json
 
 
@@ -112,6 +113,14 @@ def test_with_a_snapshot_the_timeline_splits_by_intent(full_report) -> None:  # 
 def test_the_report_is_small(report_html: Path) -> None:
     size = report_html.stat().st_size
     assert size < 2_000_000, size  # BokehJS (~1.3 MB) and a few tens of kB of data
+
+
+def test_long_axis_labels_are_cut_and_stay_distinct() -> None:
+    long_a, long_b = "a" * 60, "a" * 50
+    labels = axis_labels(["10.0.0.1", long_a, long_b, "2001:db8::1"])
+    assert labels["10.0.0.1"] == "10.0.0.1" and labels["2001:db8::1"] == "2001:db8::1"
+    assert len(labels[long_a]) <= AXIS_LABEL_LIMIT and len(labels[long_b]) <= AXIS_LABEL_LIMIT
+    assert len(set(labels.values())) == 4
 
 
 def test_csp_lists_the_hash_of_each_script() -> None:

@@ -33,6 +33,26 @@ FALLBACK_COLOURS = ("#17becf", "#bcbd22", "#8c564b", "#e377c2")
 HEAT_PALETTE = ("#fff5eb", "#fee6ce", "#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913", "#d94801", "#a63603", "#7f2704")
 
 
+AXIS_LABEL_LIMIT = 40
+"""Characters of a value an axis shows (an IPv6 address fits); longer ones are cut there, the tooltip
+shows them whole. A log field that long would otherwise squeeze the plot to nothing."""
+
+
+def axis_labels(values: list[str]) -> dict[str, str]:
+    """Each value's axis label: itself, or cut to AXIS_LABEL_LIMIT with a number keeping labels distinct."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for value in values:
+        label = value if len(value) <= AXIS_LABEL_LIMIT else value[: AXIS_LABEL_LIMIT - 1] + "…"
+        n = 1
+        while label in used:
+            n += 1
+            label = f"{value[: AXIS_LABEL_LIMIT - 4]}…#{n}"
+        used.add(label)
+        out[value] = label
+    return out
+
+
 @dataclass(frozen=True)
 class Chart:
     """One chart: the element id it draws into, its title, and Bokeh's JSON document for it."""
@@ -87,7 +107,8 @@ def timeline_figure(timeline: Timeline) -> Any:
 
 
 def bars_figure(counts: tuple[Count, ...], what: str, colour: str) -> Any:
-    labels = [c.label for c in counts]
+    short = axis_labels([c.label for c in counts])
+    labels = [short[c.label] for c in counts]
     fig = figure(
         y_range=FactorRange(factors=list(reversed(labels))),
         x_range=DataRange1d(start=0),
@@ -95,18 +116,21 @@ def bars_figure(counts: tuple[Count, ...], what: str, colour: str) -> Any:
         tools=TOOLS,
         x_axis_label="rejected records",
     )
-    source = ColumnDataSource({"label": labels, "records": [c.records for c in counts]})
+    source = ColumnDataSource(
+        {"label": labels, "value": [c.label for c in counts], "records": [c.records for c in counts]}
+    )
     fig.hbar(y="label", right="records", height=0.75, source=source, color=colour)
-    fig.add_tools(HoverTool(tooltips=[(what, "@label"), ("records", "@records{0,0}")]))
+    fig.add_tools(HoverTool(tooltips=[(what, "@value"), ("records", "@records{0,0}")]))
     fig.xaxis.formatter = NumeralTickFormatter(format="0,0")
     fig.ygrid.grid_line_color = None
     return _finish(fig)
 
 
 def heatmap_figure(charts: Charts) -> Any:
+    sources, ports = axis_labels(list(charts.heat_sources)), axis_labels(list(charts.heat_ports))
     fig = figure(
-        x_range=FactorRange(factors=list(charts.heat_ports)),
-        y_range=FactorRange(factors=list(reversed(charts.heat_sources))),
+        x_range=FactorRange(factors=[ports[p] for p in charts.heat_ports]),
+        y_range=FactorRange(factors=[sources[s] for s in reversed(charts.heat_sources)]),
         height=max(220, 24 * len(charts.heat_sources) + 90),
         tools=TOOLS,
         x_axis_location="above",
@@ -114,6 +138,8 @@ def heatmap_figure(charts: Charts) -> Any:
     counts = [c.records for c in charts.heat_cells]
     source = ColumnDataSource(
         {
+            "x": [ports[c.port] for c in charts.heat_cells],
+            "y": [sources[c.source] for c in charts.heat_cells],
             "source": [c.source for c in charts.heat_cells],
             "port": [c.port for c in charts.heat_cells],
             "records": counts,
@@ -121,8 +147,8 @@ def heatmap_figure(charts: Charts) -> Any:
     )
     mapper = LogColorMapper(palette=list(HEAT_PALETTE), low=1, high=max(counts or [1]) or 1)
     fig.rect(
-        x="port",
-        y="source",
+        x="x",
+        y="y",
         width=1,
         height=1,
         source=source,
