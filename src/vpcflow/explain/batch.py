@@ -96,6 +96,7 @@ class GroupedTuples:
     first_line: list[int]
     rows: int
     sql_seconds: float
+    table: pa.Table | None = field(default=None, repr=False)  # the same columns, as Arrow
     _rows: list[tuple[Any, ...]] | None = field(default=None, repr=False)  # the key columns as row tuples
 
     def key(self, i: int, explainer: Explainer) -> RecordKey:
@@ -131,10 +132,15 @@ def group_tuples(
     *,
     per_record: bool = False,
     include_accepted: bool = False,
+    light: bool = False,
 ) -> GroupedTuples:
     """One row per distinct tuple of the REJECT records (and ACCEPTs when ``include_accepted``) of
     ``records``; per source line with ``per_record``. ``context`` is the relation searched for reverse
-    ACCEPTs and concurrent traffic (default: ``records``)."""
+    ACCEPTs and concurrent traffic (default: ``records``).
+
+    ``light`` (for causes, which name no record): no first record per tuple, and first/last seen as
+    epoch seconds, not text; finding the first (source, line) costs as much as the grouping itself.
+    """
     context = context or records
     actions = "('REJECT', 'ACCEPT')" if include_accepted else "('REJECT')"
     base_sel = _projection(con, records)
@@ -144,16 +150,21 @@ def group_tuples(
     # to its last record (exactly per record with per_record).
     group_cols = ", ".join(f'"{c}"' for c in KEY_COLUMNS if c != "tcp_flags")
     identity = ", source_object, source_line" if per_record else ""
+    if light:
+        seen = """struct_pack(o := '', l := -1) AS first, CAST(epoch(min(start)) AS BIGINT) AS first_seen,
+               CAST(epoch(max("end")) AS BIGINT) AS last_seen,"""
+    else:
+        seen = """min(struct_pack(o := coalesce(source_object, ''), l := coalesce(source_line, -1))) AS first,
+               strftime(min(start), '%Y-%m-%dT%H:%M:%SZ') AS first_seen,
+               strftime(max("end"), '%Y-%m-%dT%H:%M:%SZ') AS last_seen,"""
     sql = f"""
     WITH base AS (
         SELECT {base_sel} FROM {records}
         WHERE action IN {actions} AND coalesce(log_status, 'OK') = 'OK'
     ),
     g AS (
-        SELECT {group_cols}{identity}, bit_or(tcp_flags) AS tcp_flags, count(*) AS n,
-               min(struct_pack(o := coalesce(source_object, ''), l := coalesce(source_line, -1))) AS first,
-               strftime(min(start), '%Y-%m-%dT%H:%M:%SZ') AS first_seen,
-               strftime(max("end"), '%Y-%m-%dT%H:%M:%SZ') AS last_seen, min(start) AS t0, max("end") AS t1,
+        SELECT {group_cols}{identity}, bit_or(tcp_flags) AS tcp_flags, count(*) AS n, {seen}
+               min(start) AS t0, max("end") AS t1,
                coalesce(pkt_srcaddr, srcaddr) AS s, coalesce(pkt_dstaddr, dstaddr) AS d
         FROM base
         GROUP BY {group_cols}{identity}
@@ -187,7 +198,7 @@ def group_tuples(
         busy.interface_id IS NOT NULL AS busy_with_other_peers
     FROM rev g LEFT JOIN busy ON g.protocol IN (1, 58) AND busy.interface_id = g.interface_id AND busy.s = g.s
          AND busy.t0 IS NOT DISTINCT FROM g.t0 AND busy.t1 IS NOT DISTINCT FROM g.t1
-    ORDER BY first
+    {"" if light else "ORDER BY first"}
     """
     began = time.perf_counter()
     table: pa.Table = con.sql(sql).to_arrow_table()
@@ -199,6 +210,7 @@ def group_tuples(
         first_line=first.field("l").to_pylist(),
         rows=table.num_rows,
         sql_seconds=time.perf_counter() - began,
+        table=table,
     )
 
 

@@ -12,12 +12,14 @@ import heapq
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
 from vpcflow.explain.batch import group_tuples
 from vpcflow.explain.causefix import Members, cause_fixes
+from vpcflow.explain.classes import class_index, packet_addresses
 from vpcflow.explain.core import WHERE, Decision, Explainer, proto_text
 from vpcflow.explain.intent import WATCHING_RULES
 from vpcflow.explain.model import INTENTS, Cause, CauseReport, CauseSummary, Intent, RecordKey
@@ -38,18 +40,11 @@ class _Tally:
     destinations: Counter[str] = field(default_factory=Counter)
     ports: Counter[int] = field(default_factory=Counter)
     client_ports: set[int] = field(default_factory=set)
-    first_seen: str | None = None
-    last_seen: str | None = None
+    first_seen: Any = None  # ISO text, or epoch seconds (formatted once per cause): one kind per builder
+    last_seen: Any = None
     largest: list[tuple[int, int, Any]] = field(default_factory=list)  # min-heap (records, -order, ref): examples
     protocols: set[int] = field(default_factory=set)
     interfaces: set[str | None] = field(default_factory=set)
-
-
-def service_port(key: RecordKey, packet: str) -> int | None:
-    """The port the conversation is about: a request's destination port, a response's source port."""
-    if key.protocol not in (6, 17):
-        return None
-    return key.srcport if packet == "response" else key.dstport
 
 
 def explain_causes(
@@ -67,13 +62,38 @@ def explain_causes(
     is ``default`` (none for intended blocks) or ``all``; ``internal_cidrs`` are addresses that are yours
     beyond the snapshot's VPCs and their peers.
     """
-    grouped = group_tuples(con, records, context)
+    grouped = group_tuples(con, records, context, light=True)
     explainer = Explainer(snapshot, memo=False, fixes=fixes, internal_cidrs=internal_cidrs)
     builder = CauseBuilder(explainer, lambda i: (grouped.key(i, explainer), grouped.placement(i)))
-    add, key = builder.add, grouped.key
-    counts, seen_first, seen_last = grouped.columns["n"], grouped.columns["first_seen"], grouped.columns["last_seen"]
-    for i in range(grouped.rows):
-        add(key(i, explainer), counts[i], seen_first[i], seen_last[i], i)
+    # The decision of each tuple's class: classes found for all rows at once (``classes``), one
+    # decision per class; then each row is counted in its cause without building its key.
+    classes, representatives = class_index(grouped, explainer)
+    decisions = [explainer.decide(grouped.key(int(r), explainer))[1] for r in representatives]
+    cols = grouped.columns
+    src, dst = (
+        packet_addresses(cols["srcaddr"], cols["pkt_srcaddr"]),
+        packet_addresses(cols["dstaddr"], cols["pkt_dstaddr"]),
+    )
+    add = builder.add_decided
+    contains = explainer.space.contains
+    sport, dport, proto, iface = cols["srcport"], cols["dstport"], cols["protocol"], cols["interface_id"]
+    counts, seen_first, seen_last = cols["n"], cols["first_seen"], cols["last_seen"]
+    for i, c in enumerate(classes.tolist()):
+        s = src[i]
+        add(
+            decisions[c],
+            contains(s),
+            s,
+            dst[i],
+            sport[i],
+            dport[i],
+            proto[i],
+            iface[i],
+            counts[i],
+            seen_first[i],
+            seen_last[i],
+            i,
+        )
     return builder.report()
 
 
@@ -90,11 +110,41 @@ class CauseBuilder:
         self.tallies: dict[str, _Tally] = {}
         self._seq = 0
 
-    def add(self, key: RecordKey, n: int, first: str | None, last: str | None, ref: Any) -> str:
+    def add(self, key: RecordKey, n: int, first: Any, last: Any, ref: Any) -> str:
         """Count ``n`` records of the tuple ``key`` in its cause; returns the cause's id."""
         _, d = self.explainer.decide(key)
-        src, dst = key.packet_src, key.packet_dst
-        internal = self.explainer.space.contains(src)
+        src = key.packet_src
+        return self.add_decided(
+            d,
+            self.explainer.space.contains(src),
+            src,
+            key.packet_dst,
+            key.srcport,
+            key.dstport,
+            key.protocol,
+            key.interface_id,
+            n,
+            first,
+            last,
+            ref,
+        )
+
+    def add_decided(
+        self,
+        d: Decision,
+        internal: bool,
+        src: str | None,
+        dst: str | None,
+        sport: int | None,
+        dport: int | None,
+        protocol: int | None,
+        interface_id: str | None,
+        n: int,
+        first: Any,
+        last: Any,
+        ref: Any,
+    ) -> str:
+        """``add`` for a tuple whose decision is known: its packet's addresses, ports and interface."""
         cid = d.cause(internal)
         t = self.tallies.get(cid)
         if t is None:
@@ -103,14 +153,15 @@ class CauseBuilder:
         t.tuples += 1
         t.sources[src or "?"] += n
         t.destinations[dst or "?"] += n
-        port = service_port(key, d.packet)
-        if port is not None:
-            t.ports[port] += n
-        if d.packet == "response" and key.dstport is not None:
-            t.client_ports.add(key.dstport)
-        if key.protocol is not None:
-            t.protocols.add(key.protocol)
-        t.interfaces.add(key.interface_id)
+        if protocol in (6, 17):
+            port = sport if d.packet == "response" else dport
+            if port is not None:
+                t.ports[port] += n
+            if d.packet == "response" and dport is not None:
+                t.client_ports.add(dport)
+        if protocol is not None:
+            t.protocols.add(protocol)
+        t.interfaces.add(interface_id)
         if first is not None and (t.first_seen is None or first < t.first_seen):
             t.first_seen = first
         if last is not None and (t.last_seen is None or last > t.last_seen):
@@ -155,8 +206,8 @@ class CauseBuilder:
             top_sources=tuple(t.sources.most_common(TOP)),
             top_destinations=tuple(t.destinations.most_common(TOP)),
             top_ports=tuple(t.ports.most_common(TOP)),
-            first_seen=t.first_seen,
-            last_seen=t.last_seen,
+            first_seen=_iso(t.first_seen),
+            last_seen=_iso(t.last_seen),
             examples=tuple(examples),
             message=_message(d, t),
             fixes=explainer.warned(fixes),
@@ -174,6 +225,12 @@ class CauseBuilder:
             by_intent=tuple((i, by_intent[i]) for i in INTENTS if by_intent[i]),
         )
         return CauseReport(summary, tuple(causes))
+
+
+def _iso(value: str | int | None) -> str | None:
+    if isinstance(value, int):
+        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value
 
 
 def _few(counter: Counter[str], noun: str) -> str:

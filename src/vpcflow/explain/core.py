@@ -242,7 +242,7 @@ class Explainer:
             out.append(replace(f, warning=warning) if warning and not f.warning else f)
         return tuple(out)
 
-    def _addr(self, value: str | None) -> int:
+    def addr_id(self, value: str | None) -> int:
         """An ENI's address stands for what the engine reads of it (subnet, groups, kind), not itself.
 
         The class is interned as a small int: class keys are hashed once per tuple, and hashing nested
@@ -275,40 +275,40 @@ class Explainer:
         self._addr_classes[value] = ident
         return ident
 
-    def _class_key(self, key: RecordKey) -> tuple[Any, ...]:
-        snap = self.snapshot
-        addr = self._addr
+    def port_id(self, port: int | None) -> int:
+        """A port stands for its class: the rule edges it falls between, and whether it is a service's."""
+        hit = self._ports.get(port)
+        if hit is None:
+            cls = ("port", self.snapshot.port_class(port), is_service_port(port))
+            hit = self._ports[port] = self._addr_ids.setdefault(cls, len(self._addr_ids))
+        return hit
 
-        sp, dp = key.srcport, key.dstport
-        own = self._own.get(key.interface_id)
+    def owns(self, interface_id: str | None, addr: str | None) -> bool:
+        """Is ``addr`` one of the interface's own addresses (as the snapshot writes it)?"""
+        own = self._own.get(interface_id)
         if own is None:
-            mine = snap.enis.get(key.interface_id or "")
-            own = self._own[key.interface_id] = frozenset(mine.addresses if mine is not None else ())
-        ports = self._ports
-        pc_s = ports.get(sp)
-        if pc_s is None:
-            pc_s = ports[sp] = self._addr_ids.setdefault(
-                ("port", snap.port_class(sp), is_service_port(sp)), len(self._addr_ids)
-            )
-        pc_d = ports.get(dp)
-        if pc_d is None:
-            pc_d = ports[dp] = self._addr_ids.setdefault(
-                ("port", snap.port_class(dp), is_service_port(dp)), len(self._addr_ids)
-            )
+            mine = self.snapshot.enis.get(interface_id or "")
+            own = self._own[interface_id] = frozenset(mine.addresses if mine is not None else ())
+        return addr in own
+
+    def _class_key(self, key: RecordKey) -> tuple[Any, ...]:
+        """What the decision depends on; ``classes.class_index`` computes the same for many rows at once."""
+        addr, port, owns, iface = self.addr_id, self.port_id, self.owns, key.interface_id
+        sp, dp = key.srcport, key.dstport
         return (
-            (key.srcaddr in own)
-            | (key.dstaddr in own) << 1
-            | (key.pkt_srcaddr in own) << 2
-            | (key.pkt_dstaddr in own) << 3,
-            key.interface_id,
+            owns(iface, key.srcaddr),
+            owns(iface, key.dstaddr),
+            owns(iface, key.pkt_srcaddr),
+            owns(iface, key.pkt_dstaddr),
+            iface,
             key.flow_direction,
             addr(key.srcaddr),
             addr(key.dstaddr),
             addr(key.pkt_srcaddr),
             addr(key.pkt_dstaddr),
             key.protocol,
-            pc_s,
-            pc_d,
+            port(sp),
+            port(dp),
             None if sp is None or dp is None else (sp > dp) - (sp < dp),
             key.tcp_flags,
             key.reject_reason,
