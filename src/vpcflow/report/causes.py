@@ -17,6 +17,7 @@ import pyarrow as pa
 from vpcflow.errors import InputError
 from vpcflow.explain import Explainer, explain_causes
 from vpcflow.explain.batch import KEY_COLUMNS, group_tuples
+from vpcflow.explain.classes import class_index, packet_addresses
 from vpcflow.records.schema import RECORD_SCHEMA
 from vpcflow.report.model import INTENT_ORDER, Blocker, Causes, CauseView, Count, Fix, Resource
 from vpcflow.snapshot import Snapshot
@@ -39,13 +40,14 @@ def tuple_intents(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, internal_c
     The causes say how many records each intent has, not when: the timeline joins this table (the
     tuple's key columns and its intent) to the records to split each time bucket by intent.
     """
-    grouped = group_tuples(con, "rejects", "flows")
+    grouped = group_tuples(con, "rejects", "flows", light=True)
     explainer = Explainer(snapshot, memo=False, internal_cidrs=internal_cidrs)
-    intents: list[str] = []
-    for i in range(grouped.rows):
-        key = grouped.key(i, explainer)
-        _, decision = explainer.decide(key)
-        intents.append(decision.intent(explainer.space.contains(key.packet_src)))
+    # as explain_causes does: one decision per class of tuples, the intent by where the packet came from
+    classes, representatives = class_index(grouped, explainer)
+    decisions = [explainer.decide(grouped.key(int(r), explainer))[1] for r in representatives]
+    sources = packet_addresses(grouped.columns["srcaddr"], grouped.columns["pkt_srcaddr"])
+    contains = explainer.space.contains
+    intents = [decisions[c].intent(contains(sources[i])) for i, c in enumerate(classes.tolist())]
     keys = [c for c in KEY_COLUMNS if c != "tcp_flags"]  # the columns group_tuples groups by
     schema = pa.schema([RECORD_SCHEMA.field(c) for c in keys] + [pa.field("intent", pa.string())])
     return pa.table({**{c: grouped.columns[c] for c in keys}, "intent": intents}, schema=schema)
