@@ -71,12 +71,13 @@ class FixTemplate:
             return self.fix
         cidr = host_cidr(peer)
         f = self.fix
-        return replace(
-            f,
-            summary=f.summary.replace(_PEER, cidr),
-            aws_cli=f.aws_cli.replace(_PEER, cidr),
-            terraform=f.terraform.replace(_PEER, cidr).replace(_PEER_SLUG, _slug_of(cidr)),
-            peer=cidr if f.peer == _PEER else f.peer,
+        return Fix(  # not dataclasses.replace: this runs for every fix of every tuple
+            f.summary.replace(_PEER, cidr),
+            f.aws_cli.replace(_PEER, cidr),
+            f.terraform.replace(_PEER, cidr).replace(_PEER_SLUG, _slug_of(cidr)),
+            f.blast_radius,
+            f.warning,
+            cidr if f.peer == _PEER else f.peer,
         )
 
 
@@ -239,7 +240,9 @@ class Explainer:
         out = []
         for f in fixes:
             warning = self.space.warning(f.peer)
-            out.append(replace(f, warning=warning) if warning and not f.warning else f)
+            if warning and not f.warning:
+                f = Fix(f.summary, f.aws_cli, f.terraform, f.blast_radius, warning, f.peer)
+            out.append(f)
         return tuple(out)
 
     def addr_id(self, value: str | None) -> int:

@@ -93,6 +93,7 @@ class AddressSpace:
 
     cidrs: tuple[Cidr, ...]
     _memo: dict[str, bool] = field(default_factory=dict, repr=False)
+    _warnings: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, snap: Snapshot, internal_cidrs: Iterable[str] = ()) -> AddressSpace:
@@ -132,6 +133,11 @@ class AddressSpace:
         """The warning a fix opening to ``peer`` (a CIDR, or a group/prefix-list id) carries, if any."""
         if not peer or "/" not in peer:
             return None
+        if peer not in self._warnings:
+            self._warnings[peer] = self._warning(peer)
+        return self._warnings[peer]
+
+    def _warning(self, peer: str) -> str | None:
         if peer in ("0.0.0.0/0", "::/0"):
             return f"This opens the port to the whole internet ({peer})."
         if not self.covers(peer):
