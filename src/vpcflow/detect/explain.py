@@ -58,7 +58,11 @@ def make_explainer(snapshot_path: str) -> Explainer:
             if key in seen:
                 continue
             seen.add(key)
-            placement = {"record_index": record.get("source_line"), "source": record.get("source_object"), "records": 1}
+            placement: dict[str, Any] = {
+                "record_index": record.get("source_line"),
+                "source": record.get("source_object"),
+                "records": 1,
+            }
             explanation = explainer.explain(key, **placement)
             cid = builder.add(key, 1, _when(record.get("start")), _when(record.get("end")), (key, placement))
             entry = explanation.to_json()

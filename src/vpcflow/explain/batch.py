@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from vpcflow.explain.classes import class_index
 from vpcflow.explain.core import Explainer
 from vpcflow.explain.model import Explanation, RecordKey
 from vpcflow.snapshot import Snapshot
@@ -237,8 +238,15 @@ def explain_relation(
     explain, key, placement = explainer.explain, grouped.key, grouped.placement
     total = grouped.rows
     out = run.explanations
+    # Distinct tuples: every tuple's class at once, one decision per class (a record's tuple may repeat
+    # with per_record, where the explainer's own cache serves it).
+    decided: list[Any] = [None] * total
+    if not per_record and total:
+        classes, representatives = class_index(grouped, explainer)
+        by_class = [explainer.decide(key(int(r), explainer)) for r in representatives.tolist()]
+        decided = [by_class[c] for c in classes.tolist()]
     for i in range(total):
-        e = explain(key(i, explainer), **placement(i))
+        e = explain(key(i, explainer), decided[i], **placement(i))
         out.append(e)
         run.records += e.records
         if progress is not None and (i % 5000 == 0 or i == total - 1):

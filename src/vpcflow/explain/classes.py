@@ -11,15 +11,17 @@ of ints then gives every row its class.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from vpcflow.explain.batch import GroupedTuples
 from vpcflow.explain.core import Explainer
 from vpcflow.snapshot.addr import is_ip
+
+if TYPE_CHECKING:
+    from vpcflow.explain.batch import GroupedTuples
 
 
 def _encode(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[Any]]:

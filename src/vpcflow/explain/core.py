@@ -175,9 +175,11 @@ class Explainer:
             cause_outside=cause_id(d.verdict, d.packet, d.code, d.blockers, both[1]),
         )
 
-    def explain(self, key: RecordKey, **placement: Any) -> Explanation:
+    def explain(
+        self, key: RecordKey, decided: tuple[tuple[Any, ...], Decision] | None = None, **placement: Any
+    ) -> Explanation:
         """The explanation for one tuple; ``placement`` gives the Explanation's record_index, source, records,
-        first_seen and last_seen.
+        first_seen and last_seen; ``decided`` is the tuple's (class key, decision) when already known.
 
         The message and the fixes, which name the tuple's own addresses and ports, are rendered per
         tuple from the class's decision and fix templates.
@@ -185,7 +187,7 @@ class Explainer:
         hit = self._cache.get(key)
         if hit is not None:
             return replace(hit, **placement) if placement else hit
-        ck, d = self.decide(key)
+        ck, d = decided if decided is not None else self.decide(key)
         src, dst = key.packet_src, key.packet_dst
         message = d.message
         if WHERE in message:
