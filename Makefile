@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# the demo needs vpcflow and moto's server only, not the test tools (Spark, linters): a quicker first run
+# the demo needs vpcflow and moto's server (moto, flask, flask-cors: the EC2, IAM, Logs, STS and S3 it
+# serves need no more) but not the test tools (Spark, linters, moto's other extras): a quicker first run
 DEMO_STAMP := $(VENV)/.installed-demo
 
 .PHONY: install demo test lint typecheck unit clean
@@ -16,8 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 $(DEMO_STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e . 'moto[server]'
+	$(BIN)/pip install -q -c constraints.txt -e . moto flask flask-cors
 	touch $(DEMO_STAMP)
 
 install: $(STAMP)
