@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # the demo needs vpcflow and moto's server (moto, flask, flask-cors: the EC2, IAM, Logs, STS and S3 it
-# serves need no more) but not the test tools (Spark, linters, moto's other extras): a quicker first run
+# serves need no more) but not the test tools (Spark, linters, moto's other extras): a quicker first run.
+# --no-compile: Python compiles only the modules the demo imports, on first use (15 of 37 CPU seconds saved)
 DEMO_STAMP := $(VENV)/.installed-demo
 
 .PHONY: install demo test lint typecheck unit clean
@@ -17,7 +18,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 $(DEMO_STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -c constraints.txt -e . moto flask flask-cors
+	$(BIN)/pip install -q --no-compile -c constraints.txt -e . moto flask flask-cors
 	touch $(DEMO_STAMP)
 
 install: $(STAMP)
