@@ -215,7 +215,7 @@ def command(ctx: click.Context, **kw: Any) -> None:
     """Grade every VPC, subnet, ENI and transit gateway in scope: is its rejected traffic logged and delivered?
 
     Verdicts: COMPLIANT, NO_FLOW_LOG, ACCEPT_ONLY, NOT_ACTIVE, DELIVERY_FAILED, DESTINATION_MISSING,
-    ROLE_INVALID, NO_RECENT_DATA, SHARED_VPC. Exit code 1 if any resource is not compliant.
+    ROLE_INVALID, NO_RECENT_DATA, SHARED_VPC (and, for Terraform, TRAFFIC_TYPE_MISSING). Exit code 1 if any resource is not compliant.
     """
     fmt = kw.pop("fmt") or resolve_format(None)
     output = kw.pop("output")

@@ -50,6 +50,7 @@ SEVERITY = {
 
 REMEDIATION_TEXT = {
     Code.NO_FLOW_LOG: "Create a flow log with TrafficType REJECT or ALL (vpcflow enable).",
+    Code.TRAFFIC_TYPE_MISSING: 'Set traffic_type = "REJECT" or "ALL" on the aws_flow_log: AWS requires it.',
     Code.ACCEPT_ONLY: "Replace the ACCEPT-only flow log with one recording ALL traffic (vpcflow enable).",
     Code.NOT_ACTIVE: "Replace the inactive flow log (vpcflow enable).",
     Code.DESTINATION_MISSING: "Re-create the destination, or replace the flow log with one to an existing destination.",

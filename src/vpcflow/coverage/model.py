@@ -25,6 +25,9 @@ class Code(StrEnum):
     DELIVERY_FAILED = "DELIVERY_FAILED"
     NO_RECENT_DATA = "NO_RECENT_DATA"
     SHARED_VPC = "SHARED_VPC"
+    # Terraform only: an aws_flow_log without traffic_type, which AWS requires for a VPC, subnet or ENI,
+    # so the apply fails and no flow log exists (not an ACCEPT-only one)
+    TRAFFIC_TYPE_MISSING = "TRAFFIC_TYPE_MISSING"
 
 
 # A flow log's checks in order; a flow log that fails a later check got "further" than one that failed an
