@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from vpcflow.cli.output import dumps, emit_rows, resolve_format, stderr_console
+from vpcflow.cli.output import dumps, echo, emit_rows, literal, note, resolve_format, stderr_console
 from vpcflow.coverage.evaluate import AuditOptions
 from vpcflow.coverage.model import ALL_LEVELS, DEFAULT_LEVELS, AuditResult
 from vpcflow.coverage.scope import ScopeRequest
@@ -126,7 +126,7 @@ def progress_printer(enabled: bool) -> Callable[[str, int, int], None] | None:
     console = stderr_console()
 
     def show(what: str, done: int, total: int) -> None:
-        console.print(f"[dim]read {what} ({done}/{total})[/dim]", highlight=False)
+        console.print(literal(f"read {what} ({done}/{total})"), style="dim")
 
     return show
 
@@ -172,17 +172,15 @@ def write_result(result: AuditResult, fmt: str, output: Path | None) -> None:
 
 
 def report_summary(result: AuditResult) -> None:
-    console = stderr_console()
     s = result.summary()
     parts = ", ".join(f"{k} {n}" for k, n in s["by_verdict"].items())
-    console.print(
+    note(
         f"{s['resources']} resources in {len(s['accounts'])} account(s), {len(s['regions'])} region(s): {parts or 'none'}"
-        + (f"; {result.api_calls} API calls" if result.api_calls else ""),
-        highlight=False,
+        + (f"; {result.api_calls} API calls" if result.api_calls else "")
     )
     for err in result.errors:
         where = " ".join(x for x in (err.account_id, err.region) if x)
-        console.print(f"vpcflow: {where + ': ' if where else ''}{err.message}", highlight=False)
+        echo(f"vpcflow: {where + ': ' if where else ''}{err.message}", err=True)
 
 
 @click.command("audit")
