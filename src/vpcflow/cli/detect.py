@@ -360,6 +360,4 @@ def _report_runs(result: DetectResult, engine: str) -> None:
         else:
             detail(f"vpcflow: rule {r.rule_id}: {r.findings} findings, {r.suppressed} suppressed, {r.seconds:.2f} s")
     ran = sum(1 for r in result.runs if r.status == "ok")
-    note(
-        f"vpcflow: {ran} rules ran on {engine}: {len(result.findings)} findings, {len(result.suppressed)} suppressed."
-    )
+    note(f"vpcflow: {ran} rules ran on {engine}: {len(result.findings)} findings, {len(result.suppressed)} suppressed.")

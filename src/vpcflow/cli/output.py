@@ -146,9 +146,7 @@ def _table_width(widths: Iterable[int]) -> int:
     return sum(widths) + 3 * len(widths) + 1
 
 
-def fit_columns(
-    rows: Sequence[Sequence[str]], columns: Sequence[str], width: int
-) -> tuple[list[int], dict[int, int]]:
+def fit_columns(rows: Sequence[Sequence[str]], columns: Sequence[str], width: int) -> tuple[list[int], dict[int, int]]:
     """Which columns fit ``width`` and each one's minimum width.
 
     Identifying columns keep their longest value (up to ``IDENTIFYING_MAX_WIDTH``); the others may
