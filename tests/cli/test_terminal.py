@@ -4,7 +4,9 @@ fit 80 columns without cutting the columns that identify a row."""
 from __future__ import annotations
 
 import io
+import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -159,3 +161,16 @@ def test_quiet_and_verbose(hostile_store: str) -> None:
     assert "rules ran" in normal.stderr and "rule port-scan-vertical:" not in normal.stderr
     assert quiet.stderr == ""
     assert "rule port-scan-vertical: 1 findings" in verbose.stderr and "rules ran" in verbose.stderr
+
+
+def test_audit_table_shows_a_hostile_tag_literally(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    vpc = {"VpcId": "vpc-1", "OwnerId": "123456789012", "Tags": [{"Key": "Name", "Value": MARKUP + CLEAR + CLOSER}]}
+    snap = tmp_path / "snap.json"
+    snap.write_text(json.dumps({"Vpcs": [vpc]}))
+    result = run_cli("audit", "--snapshot", str(snap), "--format", "table")
+    assert result.code == 1, result.stderr  # the VPC has no flow log
+    _literal_output(result.stdout)
+    assert MARKUP in result.stdout and "NO_FLOW_LOG" in result.stdout and "resources" in result.stderr
+    quiet = run_cli("audit", "--snapshot", str(snap), "--format", "json", "--quiet")
+    assert quiet.code == 1 and quiet.stderr == ""

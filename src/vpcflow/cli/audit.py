@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from vpcflow.cli.output import dumps, echo, emit_rows, literal, note, resolve_format, stderr_console
+from vpcflow.cli.output import Steps, dumps, echo, emit_rows, note, progress, resolve_format, verbosity_options
 from vpcflow.coverage.evaluate import AuditOptions
 from vpcflow.coverage.model import ALL_LEVELS, DEFAULT_LEVELS, AuditResult
 from vpcflow.coverage.scope import ScopeRequest
@@ -120,13 +120,12 @@ def audit_options(kw: dict[str, Any]) -> AuditOptions:
     )
 
 
-def progress_printer(enabled: bool) -> Callable[[str, int, int], None] | None:
-    if not enabled:
-        return None
-    console = stderr_console()
+def progress_printer(steps: Steps) -> Callable[[str, int, int], None]:
+    """The audit's (what, done, total) callback drawn on a progress bar (nothing when not a terminal)."""
 
     def show(what: str, done: int, total: int) -> None:
-        console.print(literal(f"read {what} ({done}/{total})"), style="dim")
+        steps.total(total)
+        steps.advance(1, f"read {what}")
 
     return show
 
@@ -134,12 +133,13 @@ def progress_printer(enabled: bool) -> Callable[[str, int, int], None] | None:
 def run_live_audit(kw: dict[str, Any], session_name: str = "vpcflow-audit") -> tuple[AuditResult, Any, Any]:
     from vpcflow.coverage.audit import run_audit
 
-    return run_audit(
-        scope_request(kw, session_name),
-        audit_options(kw),
-        max_workers=int(kw.get("max_workers") or 8),
-        progress=progress_printer(stderr_console().is_terminal),
-    )
+    with progress("reading accounts and regions") as steps:
+        return run_audit(
+            scope_request(kw, session_name),
+            audit_options(kw),
+            max_workers=int(kw.get("max_workers") or 8),
+            progress=progress_printer(steps),
+        )
 
 
 def write_result(result: AuditResult, fmt: str, output: Path | None) -> None:
@@ -208,6 +208,7 @@ def report_summary(result: AuditResult) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the result to this file instead of stdout.",
 )
+@verbosity_options
 @click.pass_context
 def command(ctx: click.Context, **kw: Any) -> None:
     """Grade every VPC, subnet, ENI and transit gateway in scope: is its rejected traffic logged and delivered?

@@ -19,7 +19,7 @@ from vpcflow.cli.audit import (
     scope_options,
     scope_request,
 )
-from vpcflow.cli.output import dumps, echo, emit_rows, note, resolve_format, stderr_console
+from vpcflow.cli.output import dumps, echo, emit_rows, note, progress, resolve_format, verbosity_options
 from vpcflow.coverage.model import Code, resource_type_of_id
 from vpcflow.coverage.plan import DEFAULT_LOG_GROUP, DEFAULT_ROLE_NAME, EnableOptions, Plan
 from vpcflow.errors import InputError, PartialFailure
@@ -120,6 +120,7 @@ def _plan_rows(plan: Plan) -> list[dict[str, Any]]:
     type=click.Choice(["table", "json"]),
     help="Plan output (default: table on a terminal, json otherwise).",
 )
+@verbosity_options
 @click.pass_context
 def command(ctx: click.Context, **kw: Any) -> None:
     """Plan, then (with --apply) create the flow logs that record rejected traffic, with their log group,
@@ -180,12 +181,13 @@ def command(ctx: click.Context, **kw: Any) -> None:
         levels = ",".join(sorted({_level_of(str(resource_type_of_id(r))) for r in only}))
     kw["levels"] = levels
     aopts = audit_options(kw)
-    result, inventories, scope = run_audit(
-        scope_request(kw, "vpcflow-enable"),
-        aopts,
-        max_workers=int(kw["max_workers"]),
-        progress=progress_printer(stderr_console().is_terminal),
-    )
+    with progress("reading accounts and regions") as steps:
+        result, inventories, scope = run_audit(
+            scope_request(kw, "vpcflow-enable"),
+            aopts,
+            max_workers=int(kw["max_workers"]),
+            progress=progress_printer(steps),
+        )
     for scope_err in result.errors:
         where = " ".join(x for x in (scope_err.account_id, scope_err.region) if x)
         echo(f"vpcflow: {where}: {scope_err.message}", err=True)
