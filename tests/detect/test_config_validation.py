@@ -86,6 +86,9 @@ def test_non_utf8_config_and_threat_list(store: str, tmp_path: Path) -> None:
         ("port-scan-vertical.min_ports=true", "min_ports"),
         ("brute-force-auth.auth_ports=22", "auth_ports"),
         ("no-such-rule.x=1", "no-such-rule"),
+        ("port-scan-vertical.min_ports=[1,", "min_ports"),
+        ("port-scan-vertical.min_ports=2026-02-30", "min_ports"),
+        ("min_ports=3", "RULE_ID.PARAMETER"),
     ],
 )
 def test_param_of_the_wrong_type_is_refused(store: str, param: str, named: str) -> None:

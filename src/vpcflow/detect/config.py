@@ -98,7 +98,13 @@ class DetectConfig:
         rule_id, dot, name = key.rpartition(".")
         if not sep or not dot or not rule_id or not name:
             raise InputError(f"--param {assignment!r} must look like RULE_ID.PARAMETER=VALUE.")
-        self.params.setdefault(rule_id, {})[name] = yaml.safe_load(raw)
+        try:
+            value = yaml.safe_load(raw)
+        except (yaml.YAMLError, ValueError) as err:
+            raise InputError(
+                f"--param {key}: {raw!r} is not a value (a number, true/false, a text or a list like [22, 80])."
+            ) from err
+        self.params.setdefault(rule_id, {})[name] = value
 
 
 def _nets(value: Any, where: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
