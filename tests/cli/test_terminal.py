@@ -9,10 +9,11 @@ import re
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from tests.cli_runner import run_cli
 from tests.detect.fixtures import write_store
-from vpcflow.cli.output import emit_rows, literal
+from vpcflow.cli.output import emit_rows, literal, progress
 from vpcflow.detect.testing import records_table
 
 OSC8_LINK = "eni-\x1b]8;;http://evil.example/\x1b\\click\x1b]8;;\x1b\\"
@@ -174,3 +175,17 @@ def test_audit_table_shows_a_hostile_tag_literally(tmp_path: Path, monkeypatch: 
     assert MARKUP in result.stdout and "NO_FLOW_LOG" in result.stdout and "resources" in result.stderr
     quiet = run_cli("audit", "--snapshot", str(snap), "--format", "json", "--quiet")
     assert quiet.code == 1 and quiet.stderr == ""
+
+
+def test_progress_bar_on_a_terminal_only_and_literal() -> None:
+    drawn = io.StringIO()
+    with progress("reading [link=x]a[/] " + CLEAR, total=2, console=Console(file=drawn, force_terminal=True)) as s:
+        s.advance(1, "file [/] two")
+        s.advance(1)
+    out = drawn.getvalue()
+    assert "reading [link=x]a[/] \\x1b[2J" in out and "file [/] two" in out and "2/2" in out
+    assert CLEAR not in out
+    piped = io.StringIO()
+    with progress("reading", total=2, console=Console(file=piped)) as s:
+        s.advance(2)
+    assert piped.getvalue() == ""

@@ -312,7 +312,7 @@ def progress(description: str, total: float | None = None, *, console: Console |
     if not console.is_terminal or verbosity() <= QUIET:
         yield Steps(None, None)
         return
-    columns = [TextColumn("{task.description}"), BarColumn()]
+    columns = [TextColumn("{task.description}", markup=False), BarColumn()]
     if total is not None:
         columns.append(MofNCompleteColumn())
     columns.append(TimeElapsedColumn())
