@@ -98,3 +98,35 @@ def test_plan_json_without_traffic_type_in_the_configuration(tmp_path: Path) -> 
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(plan))
     assert audit_terraform(path).verdicts[0].code == Code.TRAFFIC_TYPE_MISSING
+
+
+def test_plan_json_vpc_id_through_a_local(tmp_path: Path) -> None:
+    plan = {
+        "format_version": "1.2",
+        "planned_values": {
+            "root_module": {
+                "resources": [
+                    _res("aws_vpc.this", "aws_vpc", "this", {"cidr_block": "10.0.0.0/16"}, index=0),
+                    _res("aws_flow_log.this", "aws_flow_log", "this", {"traffic_type": "REJECT"}),
+                ]
+            }
+        },
+        "configuration": {
+            "root_module": {
+                "resources": [
+                    {
+                        "address": "aws_flow_log.this",
+                        "type": "aws_flow_log",
+                        "name": "this",
+                        "expressions": {
+                            "vpc_id": {"references": ["local.vpc_id"]},
+                            "traffic_type": {"constant_value": "REJECT"},
+                        },
+                    },
+                ]
+            }
+        },
+    }
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    assert audit_terraform(path).verdicts[0].code == Code.COMPLIANT

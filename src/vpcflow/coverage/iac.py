@@ -472,7 +472,9 @@ def _link_vpc(
             hits_addr = _link_vpc(parent, None, parent_refs, vpcs, config_root)
             if hits_addr:
                 return hits_addr
-    # a flow log inside a module instance that declares exactly one VPC (terraform-aws-modules/vpc: local.vpc_id)
-    if len(same_module) == 1 and fl.module:
+    # a flow log inside a module instance that declares exactly one VPC (terraform-aws-modules/vpc: local.vpc_id),
+    # or whose vpc_id is a local (the plan JSON does not carry locals' expressions) next to exactly one VPC
+    via_local = any(ref.startswith("local.") for ref in references)
+    if len(same_module) == 1 and (fl.module or via_local):
         return [same_module[0].address]
     return []
