@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 import click
+from rich.cells import cell_len
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -155,7 +156,7 @@ def fit_columns(rows: Sequence[Sequence[str]], columns: Sequence[str], width: in
     """
     mins: dict[int, int] = {}
     for i, c in enumerate(columns):
-        longest = max([len(c)] + [len(r[i]) for r in rows])
+        longest = max([cell_len(c)] + [cell_len(r[i]) for r in rows])  # terminal cells: wide characters count 2
         cap = IDENTIFYING_MAX_WIDTH if c.lower() in IDENTIFYING_COLUMNS else PROSE_MIN_WIDTH
         mins[i] = min(longest, cap)
     kept = list(range(len(columns)))
