@@ -189,3 +189,11 @@ def test_progress_bar_on_a_terminal_only_and_literal() -> None:
     with progress("reading", total=2, console=Console(file=piped)) as s:
         s.advance(2)
     assert piped.getvalue() == ""
+
+
+def test_an_error_sentence_quoting_a_hostile_name_is_literal(tmp_path: Path) -> None:
+    bad = tmp_path / f"snap{CLEAR}.json"
+    bad.write_text("{not json")
+    result = run_cli("audit", "--snapshot", str(bad))
+    assert result.code == 2
+    assert "\x1b" not in result.stderr and "snap\\x1b[2J" in result.stderr
