@@ -197,3 +197,15 @@ def test_an_error_sentence_quoting_a_hostile_name_is_literal(tmp_path: Path) -> 
     result = run_cli("audit", "--snapshot", str(bad))
     assert result.code == 2
     assert "\x1b" not in result.stderr and "snap\\x1b[2J" in result.stderr
+
+
+def test_audit_table_at_80_columns_keeps_the_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    vpc = {"VpcId": "vpc-0a1b2c3d4e5f60718", "OwnerId": "123456789012", "Tags": [{"Key": "Name", "Value": "prod"}]}
+    snap = tmp_path / "snap.json"
+    snap.write_text(json.dumps({"Region": "eu-west-1", "Vpcs": [vpc]}))
+    result = run_cli("audit", "--snapshot", str(snap), "--format", "table")
+    lines = _fits(result.stdout)
+    assert any("vpc-0a1b2c3d4e5f60718" in line for line in lines) and "NO_FLOW_LOG" in result.stdout
+    assert "flow log" in result.stdout  # the reason stayed; the region went to the note
+    assert "region" in result.stderr and "--format json" in result.stderr

@@ -156,7 +156,14 @@ def write_result(result: AuditResult, fmt: str, output: Path | None) -> None:
                 writer.writeheader()
                 writer.writerows(rows)
             return
-        emit_rows(rows, fmt, cols, title="VPC flow log coverage" if fmt == "table" else None)
+        # on a narrow terminal the reason matters more than which account and region (all one, often)
+        emit_rows(
+            rows,
+            fmt,
+            cols,
+            title="VPC flow log coverage" if fmt == "table" else None,
+            drop_first=("flow_logs", "name", "type", "region", "account"),
+        )
         return
     if fmt == "json":
         payload: Any = result.to_dict()

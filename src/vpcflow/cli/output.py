@@ -147,12 +147,15 @@ def _table_width(widths: Iterable[int]) -> int:
     return sum(widths) + 3 * len(widths) + 1
 
 
-def fit_columns(rows: Sequence[Sequence[str]], columns: Sequence[str], width: int) -> tuple[list[int], dict[int, int]]:
+def fit_columns(
+    rows: Sequence[Sequence[str]], columns: Sequence[str], width: int, drop_first: Sequence[str] = ()
+) -> tuple[list[int], dict[int, int]]:
     """Which columns fit ``width`` and each one's minimum width.
 
     Identifying columns keep their longest value (up to ``IDENTIFYING_MAX_WIDTH``); the others may
-    wrap down to ``PROSE_MIN_WIDTH``. When they do not all fit, non-identifying columns are left out
-    from the right (the caller says so: they are in the JSON output).
+    wrap down to ``PROSE_MIN_WIDTH``. When they do not all fit, the ``drop_first`` columns are left out
+    in that order (a command knows that its reason matters more than its region), then
+    non-identifying columns from the right (the caller says so: they are in the JSON output).
     """
     mins: dict[int, int] = {}
     for i, c in enumerate(columns):
@@ -160,16 +163,22 @@ def fit_columns(rows: Sequence[Sequence[str]], columns: Sequence[str], width: in
         cap = IDENTIFYING_MAX_WIDTH if c.lower() in IDENTIFYING_COLUMNS else PROSE_MIN_WIDTH
         mins[i] = min(longest, cap)
     kept = list(range(len(columns)))
-    for i in reversed(range(len(columns))):
+    first = [columns.index(c) for c in drop_first if c in columns]
+    rest = [i for i in reversed(kept) if columns[i].lower() not in IDENTIFYING_COLUMNS and i not in first]
+    for i in first + rest:
         if _table_width(mins[k] for k in kept) <= width:
             break
-        if columns[i].lower() not in IDENTIFYING_COLUMNS:
-            kept.remove(i)
+        kept.remove(i)
     return kept, mins
 
 
 def render_table(
-    rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str | None = None, *, width: int = 80
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    title: str | None = None,
+    *,
+    width: int = 80,
+    drop_first: Sequence[str] = (),
 ) -> tuple[Table, list[str]]:
     """A table that fits ``width``, and the columns it left out.
 
@@ -177,7 +186,7 @@ def render_table(
     that identify a row get the width of their longest value; prose wraps.
     """
     cells = [[literal(_cell(row.get(c))) for c in columns] for row in rows]
-    kept, mins = fit_columns(cells, [literal(c) for c in columns], width)
+    kept, mins = fit_columns(cells, [literal(c) for c in columns], width, [literal(c) for c in drop_first])
     table = Table(title=shown(title) if title else None, show_lines=False)
     for i in kept:
         table.add_column(shown(columns[i]), overflow="fold", min_width=mins[i])
@@ -187,9 +196,17 @@ def render_table(
 
 
 def emit_rows(
-    rows: Iterable[Mapping[str, Any]], fmt: str, columns: Sequence[str] | None = None, title: str | None = None
+    rows: Iterable[Mapping[str, Any]],
+    fmt: str,
+    columns: Sequence[str] | None = None,
+    title: str | None = None,
+    *,
+    drop_first: Sequence[str] = (),
 ) -> None:
-    """Print rows in the chosen format; ``columns`` fixes their order (else the first row's)."""
+    """Print rows in the chosen format; ``columns`` fixes their order (else the first row's).
+
+    ``drop_first``: table columns to leave out first when the terminal is too narrow for all of them.
+    """
     rows = list(rows)
     cols = list(columns) if columns else (list(rows[0].keys()) if rows else [])
     if fmt == "json":
@@ -206,7 +223,7 @@ def emit_rows(
             writer.writerow([clean(_cell(row.get(c))) for c in cols])
     else:
         console = stdout_console()
-        table, left_out = render_table(rows, cols, title, width=console.width)
+        table, left_out = render_table(rows, cols, title, width=console.width, drop_first=drop_first)
         console.print(table)
         if left_out:
             note(f"({', '.join(left_out)} left out to fit {console.width} columns: see --format json)")
