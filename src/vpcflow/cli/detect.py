@@ -1,8 +1,9 @@
 """``vpcflow detect``: run the detection catalog (and the user's rules) over flow logs.
 
 A thin wrapper: options become a DetectConfig, an engine and a rule list; the library runs them; this
-module prints the findings in the chosen format and sets the exit code (1 when a finding reaches
-``--fail-on``).
+module prints the findings in the chosen format and sets the exit code: 1 when a finding reaches
+``--fail-on`` (``low`` by default, so a pipeline gates on findings as on every vpcflow command; ``none``
+reports without failing), 2 on bad input.
 """
 
 from __future__ import annotations
@@ -15,7 +16,17 @@ from typing import Any
 
 import click
 
-from vpcflow.cli.output import dumps, emit_rows, format_option, resolve_format, stderr_console
+from vpcflow.cli.output import (
+    detail,
+    dumps,
+    emit_rows,
+    format_option,
+    note,
+    progress,
+    resolve_format,
+    verbosity_options,
+    warn,
+)
 from vpcflow.detect.config import load_config
 from vpcflow.detect.loader import load_rules
 from vpcflow.detect.model import SEVERITIES, Rule, severity_rank
@@ -27,6 +38,8 @@ from vpcflow.errors import InputError, PartialFailure
 from vpcflow.timeparse import parse_utc
 
 FORMATS = ("table", "json", "jsonl", "ocsf", "asff")
+DEFAULT_FAIL_ON = "low"
+"""Exit 1 on findings of this severity or more unless told otherwise: info findings are notes, not problems."""
 
 
 def _when(value: str | None, option: str) -> datetime | None:
@@ -57,7 +70,7 @@ def _engine(opts: dict[str, Any], since: datetime | None, until: datetime | None
             table = load_records(
                 list(opts["files"]),
                 log_format=opts["log_format"],
-                on_problem=lambda s: click.echo(f"vpcflow: {s}", err=True),
+                on_problem=lambda s: warn(f"vpcflow: {s}"),
             )
             return DuckDBEngine(connect_table(_with_partitions(table)), since=since, until=until)
         if not opts["store_dir"]:
@@ -153,13 +166,13 @@ def _print_findings(result: DetectResult, rules: dict[str, Rule], fmt: str, opts
             {
                 "severity": f.severity,
                 "rule": f.rule_id,
-                "first_seen": f.first_seen,
-                "last_seen": f.last_seen,
+                "first_seen": f.first_seen.strftime("%Y-%m-%d %H:%M") if f.first_seen else "",
                 "summary": f.summary,
             }
             for f in findings
         ]
-        emit_rows(rows, "table", columns=["severity", "rule", "first_seen", "last_seen", "summary"], title="Findings")
+        # last_seen, entities and counts are in --format json; the table keeps what fits a terminal
+        emit_rows(rows, "table", columns=["severity", "rule", "first_seen", "summary"], title="Findings")
 
 
 @click.command("detect")
@@ -224,9 +237,10 @@ def _print_findings(result: DetectResult, rules: dict[str, Rule], fmt: str, opts
 )
 @click.option(
     "--fail-on",
-    type=click.Choice(SEVERITIES),
-    default=None,
-    help="Exit 1 if a finding at or above this severity exists.",
+    type=click.Choice([*SEVERITIES, "none"]),
+    default=DEFAULT_FAIL_ON,
+    show_default=True,
+    help="Exit 1 if a finding at or above this severity exists; 'none' always exits 0 when the run succeeds.",
 )
 @click.option("--asff-account", default=None, help="ASFF: the account that imports the findings.")
 @click.option("--asff-region", default=None, help="ASFF: the Security Hub region.")
@@ -236,6 +250,7 @@ def _print_findings(result: DetectResult, rules: dict[str, Rule], fmt: str, opts
     "--show-sql", default=None, metavar="RULE_ID", help="Print a rule's rendered SQL for the engine, and exit."
 )
 @format_option(choices=FORMATS)
+@verbosity_options
 @click.pass_context
 def command(ctx: click.Context, fmt: str | None, **opts: Any) -> None:
     """Run detections (port scans, sweeps, brute force, internal rejects, spikes, threat lists, log health)."""
@@ -246,7 +261,6 @@ def command(ctx: click.Context, fmt: str | None, **opts: Any) -> None:
     check_config(loaded, config)
     rules = _select(loaded, opts["only"])
     by_id = {r.id: r for r in rules}
-    err = stderr_console()
 
     if opts["list_rules"]:
         rows = [
@@ -294,7 +308,15 @@ def command(ctx: click.Context, fmt: str | None, **opts: Any) -> None:
     explainer = _explainer(opts["snapshot"])
     engine = _engine(opts, since, until)
     try:
-        with err.status("running detections…") as status:
+        with progress("running detections", total=len(rules)) as steps:
+            started: list[Rule] = []
+
+            def on_rule(rule: Rule) -> None:
+                if started:
+                    steps.advance()
+                started.append(rule)
+                steps.describe(f"running {rule.id}")
+
             result = run_rules(
                 engine,
                 rules,
@@ -303,28 +325,39 @@ def command(ctx: click.Context, fmt: str | None, **opts: Any) -> None:
                 evidence=opts["evidence"],
                 max_findings=opts["max_findings"],
                 explainer=explainer,
-                on_rule=lambda r: status.update(f"running {r.id}…"),
+                on_rule=on_rule,
             )
     finally:
         engine.close()
 
     _print_findings(result, by_id, resolve_format(fmt), opts)
+    _report_runs(result, opts["engine"])
     errors = [r for r in result.runs if r.status == "error"]
-    for w in result.warnings:
-        err.print(f"vpcflow: warning: {w}")
-    for r in result.runs:
-        if r.status == "skipped":
-            err.print(f"vpcflow: rule {r.rule_id} skipped: {r.message}")
-        elif r.status == "error":
-            err.print(f"vpcflow: rule {r.rule_id} failed: {r.message}")
-    ran = sum(1 for r in result.runs if r.status == "ok")
-    err.print(
-        f"vpcflow: {ran} rules ran on {opts['engine']}: {len(result.findings)} findings, "
-        f"{len(result.suppressed)} suppressed."
-    )
     if errors:
         raise PartialFailure(
             f"{len(errors)} of {len(result.runs)} rules failed: {', '.join(r.rule_id for r in errors)}."
         )
-    if opts["fail_on"] and any(severity_rank(f.severity) >= severity_rank(opts["fail_on"]) for f in result.findings):
+    if fails(result, opts["fail_on"]):
         ctx.exit(1)
+
+
+def fails(result: DetectResult, fail_on: str) -> bool:
+    """Whether the run gates a pipeline: a finding at or above ``fail_on`` (never with ``none``)."""
+    if fail_on == "none":
+        return False
+    return any(severity_rank(f.severity) >= severity_rank(fail_on) for f in result.findings)
+
+
+def _report_runs(result: DetectResult, engine: str) -> None:
+    """stderr: warnings and failures always, skipped rules and the summary unless --quiet, timings with -v."""
+    for w in result.warnings:
+        warn(w)
+    for r in result.runs:
+        if r.status == "error":
+            warn(f"vpcflow: rule {r.rule_id} failed: {r.message}")
+        elif r.status == "skipped":
+            note(f"vpcflow: rule {r.rule_id} skipped: {r.message}")
+        else:
+            detail(f"vpcflow: rule {r.rule_id}: {r.findings} findings, {r.suppressed} suppressed, {r.seconds:.2f} s")
+    ran = sum(1 for r in result.runs if r.status == "ok")
+    note(f"vpcflow: {ran} rules ran on {engine}: {len(result.findings)} findings, {len(result.suppressed)} suppressed.")

@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from vpcflow.detect.config import DetectConfig, Suppression, today
+from vpcflow.detect.config import DetectConfig, Suppression, param_type_error, today
 from vpcflow.detect.loader import search_path
 from vpcflow.detect.model import SEVERITIES, Finding, Rule, severity_rank
 from vpcflow.detect.render import render
@@ -85,6 +85,8 @@ def rule_params(rule: Rule, config: DetectConfig, extra: dict[str, Any] | None =
             if name not in params:
                 known = ", ".join(sorted(params)) or "none"
                 raise InputError(f"Rule {rule.id} has no parameter {name!r} (its parameters: {known}).")
+            if why := param_type_error(params[name], value):
+                raise InputError(f"Rule {rule.id} parameter {name} must be {why}.")
             params[name] = value
     return params
 
@@ -97,6 +99,12 @@ def check_config(rules: Iterable[Rule], config: DetectConfig) -> None:
             raise InputError(f"The configuration names rule {rule_id!r}, which is not loaded; --list-rules lists them.")
     for rule_id in config.params:
         rule_params(by_id[rule_id], config)
+    for i, sup in enumerate(config.suppressions, start=1):
+        if not any(sup.applies_to(rule_id) for rule_id in by_id):
+            raise InputError(
+                f"Suppression {i} ({sup.reason}) names rule {sup.rule!r}, which matches no loaded rule; "
+                "--list-rules lists them."
+            )
 
 
 def used_columns(rules: Iterable[Rule], config: DetectConfig) -> set[str]:
