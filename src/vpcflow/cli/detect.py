@@ -22,6 +22,7 @@ from vpcflow.detect.model import SEVERITIES, Rule, severity_rank
 from vpcflow.detect.runner import DEFAULT_MAX_FINDINGS, DetectResult, Explainer, check_config, rendered_sql, run_rules
 from vpcflow.detect.testing import run_all_tests
 from vpcflow.detect.threats import load_threat_list
+from vpcflow.engines.athena_scan import GB, ScanMeter
 from vpcflow.engines.base import Engine
 from vpcflow.errors import InputError, PartialFailure
 from vpcflow.timeparse import parse_utc
@@ -78,20 +79,41 @@ def _engine(opts: dict[str, Any], since: datetime | None, until: datetime | None
             since=since,
             until=until,
         )
+    return _athena_engine(opts, since, until)
+
+
+def _athena_engine(opts: dict[str, Any], since: datetime | None, until: datetime | None) -> Engine:
+    """Athena bills every byte a query scans: a run without a start date must be asked for (--all-time)."""
     from vpcflow.engines.athena import AthenaEngine
+    from vpcflow.engines.athena_ddl import PartitionScheme
 
     if not (opts["workgroup"] or opts["output"]):
         raise InputError("--engine athena needs --workgroup or --output s3://bucket/prefix/ for query results.")
+    if since is None and not opts["all_time"]:
+        raise InputError(
+            "--engine athena needs --since (each rule scans every day from then on), or --all-time to scan the whole table."
+        )
+    budget = opts["max_scan_gb"]
     return AthenaEngine(
         database=opts["database"],
         table=opts["table"],
         workgroup=opts["workgroup"],
         output=opts["output"],
         log_format=opts["log_format"],
-        layout=opts["athena_layout"],
+        partitions=PartitionScheme(opts["athena_layout"], opts["athena_hourly"]),
         since=since,
         until=until,
+        meter=ScanMeter(budget=int(budget * GB) if budget is not None else None),
     )
+
+
+def _scan_meter(engine: Engine) -> ScanMeter | None:
+    """The bytes-scanned count of an engine that bills by scan (Athena), else None."""
+    if engine.name != "athena":
+        return None
+    from vpcflow.engines.athena import AthenaEngine
+
+    return engine.meter if isinstance(engine, AthenaEngine) else None
 
 
 def _with_partitions(table: Any) -> Any:
@@ -114,7 +136,9 @@ def _explainer(snapshot: str | None) -> Explainer | None:
     return make_explainer(snapshot)
 
 
-def _print_findings(result: DetectResult, rules: dict[str, Rule], fmt: str, opts: dict[str, Any]) -> None:
+def _print_findings(
+    result: DetectResult, rules: dict[str, Rule], fmt: str, opts: dict[str, Any], scanned: int | None = None
+) -> None:
     from vpcflow.report import findings as writers
 
     findings = result.findings
@@ -130,6 +154,7 @@ def _print_findings(result: DetectResult, rules: dict[str, Rule], fmt: str, opts
                         {"id": f.id, "rule_id": f.rule_id, "reason": s.reason} for f, s in result.suppressed
                     ],
                     "warnings": result.warnings,
+                    **({"bytes_scanned": scanned} if scanned is not None else {}),
                 }
             )
         )
@@ -183,6 +208,16 @@ def _print_findings(result: DetectResult, rules: dict[str, Rule], fmt: str, opts
     default="default",
     help="Athena: the table's S3 layout (for partition pruning).",
 )
+@click.option(
+    "--athena-hourly", is_flag=True, help="Athena: the table has hourly partitions (vpcflow athena ddl --hourly)."
+)
+@click.option(
+    "--max-scan-gb",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Athena: stop before a rule would take the data scanned past this many GB (10^9 bytes).",
+)
+@click.option("--all-time", is_flag=True, help="Athena: scan the whole table (otherwise --since is required).")
 @click.option("--log-format", default=None, help="The flow log's format string (${version} ${account-id} …).")
 @click.option(
     "--rules",
@@ -290,9 +325,18 @@ def command(ctx: click.Context, fmt: str | None, **opts: Any) -> None:
         return
 
     since, until = _when(opts["since"], "--since"), _when(opts["until"], "--until")
+    if opts["max_scan_gb"] is not None and opts["engine"] != "athena":
+        raise InputError("--max-scan-gb applies to --engine athena, the engine that bills by the data scanned.")
     threats = load_threat_list(opts["threat_lists"]) if opts["threat_lists"] else None
     explainer = _explainer(opts["snapshot"])
     engine = _engine(opts, since, until)
+    meter = _scan_meter(engine)
+
+    def starting(rule: Rule) -> None:
+        status.update(f"running {rule.id}…")
+        if meter is not None:
+            meter.start_rule(rule.id)
+
     try:
         with err.status("running detections…") as status:
             result = run_rules(
@@ -303,16 +347,21 @@ def command(ctx: click.Context, fmt: str | None, **opts: Any) -> None:
                 evidence=opts["evidence"],
                 max_findings=opts["max_findings"],
                 explainer=explainer,
-                on_rule=lambda r: status.update(f"running {r.id}…"),
+                on_rule=starting,
             )
     finally:
         engine.close()
 
-    _print_findings(result, by_id, resolve_format(fmt), opts)
+    if meter is not None:
+        for r in result.runs:
+            r.bytes_scanned = meter.by_rule.get(r.rule_id, 0)
+    _print_findings(result, by_id, resolve_format(fmt), opts, meter.total if meter is not None else None)
     errors = [r for r in result.runs if r.status == "error"]
     for w in result.warnings:
         err.print(f"vpcflow: warning: {w}")
     for r in result.runs:
+        if result.stopped and r.status == "skipped" and r.message == result.stopped:
+            continue  # said once, below
         if r.status == "skipped":
             err.print(f"vpcflow: rule {r.rule_id} skipped: {r.message}")
         elif r.status == "error":
@@ -322,6 +371,10 @@ def command(ctx: click.Context, fmt: str | None, **opts: Any) -> None:
         f"vpcflow: {ran} rules ran on {opts['engine']}: {len(result.findings)} findings, "
         f"{len(result.suppressed)} suppressed."
     )
+    if meter is not None:
+        err.print(f"vpcflow: {meter.summary()}.")
+    if result.stopped:
+        raise PartialFailure(result.stopped)
     if errors:
         raise PartialFailure(
             f"{len(errors)} of {len(result.runs)} rules failed: {', '.join(r.rule_id for r in errors)}."

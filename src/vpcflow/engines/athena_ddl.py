@@ -11,6 +11,7 @@ Partition columns are prefixed ``p_`` so they never clash with record fields (``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from vpcflow.errors import InputError
 from vpcflow.records import catalog
@@ -20,6 +21,60 @@ ATHENA_TYPES = {"int32": "int", "int64": "bigint", "string": "string", "timestam
 """start/end are Unix seconds in the files; the engine turns them into timestamps."""
 
 LAYOUTS = ("default", "hive")
+
+DELIVERY_SLACK = timedelta(hours=1)
+"""How far a record's folder can be from its start time. AWS writes a file every 5 minutes with the
+records of the last minutes (a record spans up to a 10-minute aggregation interval) into the folder of
+the file's time, so a record's folder is within a quarter of an hour of its start; an hour covers that."""
+
+
+@dataclass(frozen=True)
+class PartitionScheme:
+    """The partition columns of the table ``vpcflow athena ddl`` creates, and the predicate on them that
+    makes Athena read only the folders of a time window (partition pruning)."""
+
+    layout: str = "default"  # default | hive
+    hourly: bool = False
+
+    def columns(self) -> list[str]:
+        cols = ["p_account", "p_region"]
+        cols += ["p_year", "p_month", "p_day"] if self.layout == "hive" else ["p_date"]
+        return cols + (["p_hour"] if self.hourly else [])
+
+    def folder(self) -> str:
+        """SQL for a partition's folder date as ``yyyy/MM/dd`` (``/HH`` when hourly), which sorts as time does."""
+        parts = ["p_year", "'/'", "p_month", "'/'", "p_day"] if self.layout == "hive" else ["p_date"]
+        parts += ["'/'", "p_hour"] if self.hourly else []
+        return parts[0] if len(parts) == 1 else f"concat({', '.join(parts)})"
+
+    def window(self, since: datetime | None, until: datetime | None) -> list[str]:
+        """Predicates on the partition columns keeping the folders that can hold records starting in the window.
+
+        Each projected column gets its own range where the window allows one (Athena prunes on
+        comparisons of a column with constants); the folder comparison then makes it exact.
+        """
+        lo = since - DELIVERY_SLACK if since else None
+        hi = until + DELIVERY_SLACK if until else None
+        fmt = "%Y/%m/%d/%H" if self.hourly else "%Y/%m/%d"
+        ranges: list[tuple[str, str]] = []
+        if self.layout == "hive":
+            ranges.append(("p_year", "%Y"))
+            if lo and hi and lo.year == hi.year:
+                ranges.append(("p_month", "%m"))
+                if lo.month == hi.month:
+                    ranges.append(("p_day", "%d"))
+        else:
+            ranges.append(("p_date", "%Y/%m/%d"))
+        if self.hourly and lo and hi and lo.date() == hi.date():
+            ranges.append(("p_hour", "%H"))
+        ranges.append((self.folder(), fmt))
+        preds: list[str] = []
+        for column, pattern in ranges:
+            for bound, op in ((lo, ">="), (hi, "<=")):
+                pred = f"{column} {op} '{bound.strftime(pattern)}'" if bound else ""
+                if pred and pred not in preds:
+                    preds.append(pred)
+        return preds
 
 
 @dataclass(frozen=True)
@@ -35,10 +90,12 @@ class TableSpec:
     table: str = "vpc_flow_logs"
     start_date: str = "2024/01/01"
 
+    @property
+    def partitions(self) -> PartitionScheme:
+        return PartitionScheme(self.layout, self.hourly)
+
     def partition_columns(self) -> list[str]:
-        cols = ["p_account", "p_region"]
-        cols += ["p_year", "p_month", "p_day"] if self.layout == "hive" else ["p_date"]
-        return cols + (["p_hour"] if self.hourly else [])
+        return self.partitions.columns()
 
 
 def layout_columns(log_format: str | None) -> Layout:

@@ -8,6 +8,7 @@ writes the query in the engine's dialect.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -16,16 +17,31 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from vpcflow.errors import InputError
+from vpcflow.errors import InputError, VpcflowError
 from vpcflow.store import DERIVED_VIEWS
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """Records starting at or after ``since`` and before ``until``: all a query needs, so an engine that
+    can skip data by time (Athena's date partitions) reads only that."""
+
+    since: datetime
+    until: datetime
+
+
+class RunStopped(VpcflowError):
+    """An engine must not run more queries (a scan budget or the workgroup's limit was reached): the run
+    ends with the findings it has, and the sentence says why."""
 
 
 class Engine(Protocol):
     name: str
     dialect: str
 
-    def query(self, sql: str) -> list[dict[str, Any]]:
-        """Run DuckDB-dialect SQL over flows/rejects/health and return the rows."""
+    def query(self, sql: str, window: TimeWindow | None = None) -> list[dict[str, Any]]:
+        """Run DuckDB-dialect SQL over flows/rejects/health and return the rows; ``window`` (when given)
+        bounds the start times of the records the query can use."""
         ...
 
     def register(self, name: str, table: pa.Table) -> None:
