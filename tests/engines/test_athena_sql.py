@@ -288,3 +288,32 @@ def test_evidence_reads_only_the_days_of_its_findings(records: pa.Table) -> None
         hi = finding.last_seen + timedelta(seconds=1) + DELIVERY_SLACK
         assert f"p_date >= '{lo:%Y/%m/%d}'" in text and f"p_date <= '{hi:%Y/%m/%d}'" in text
         assert f"'{since - DELIVERY_SLACK:%Y/%m/%d}'" not in text  # not the run's whole week
+
+
+WINDOWS = [
+    (datetime(2025, 12, 31, 23, 30), datetime(2026, 1, 1, 2)),  # across a year, and within a day's edge hours
+    (datetime(2025, 12, 20), datetime(2026, 1, 5)),
+    (datetime(2026, 1, 3, 5), None),
+    (None, datetime(2025, 12, 22, 7)),
+    (datetime(2026, 1, 4, 10), datetime(2026, 1, 4, 11)),
+]
+
+
+@pytest.mark.parametrize("scheme", SCHEMES, ids=lambda s: f"{s.layout}{'-hourly' if s.hourly else ''}")
+@pytest.mark.parametrize("window", WINDOWS, ids=str)
+def test_the_partition_window_keeps_exactly_the_folders_of_the_window(
+    scheme: PartitionScheme, window: tuple[datetime | None, datetime | None]
+) -> None:
+    """Every hour's folder from mid-December to mid-January: the predicate keeps the folders from the one
+    holding since - slack to the one holding until + slack, no fewer (records lost) and no more (cost)."""
+    since, until = window
+    hours = [datetime(2025, 12, 15) + timedelta(hours=h) for h in range(24 * 31)]
+    fmt = "%Y/%m/%d/%H" if scheme.hourly else "%Y/%m/%d"
+    rows = [partition_values(scheme, {"account_id": None, "region": None}, h) for h in hours]
+    con = duckdb.connect()
+    con.register("folders", pa.Table.from_pylist(rows))
+    where = " AND ".join(scheme.window(since, until)) or "TRUE"
+    kept = con.execute(f"SELECT count(*) FROM folders WHERE {where}").fetchone()
+    lo = f"{since - DELIVERY_SLACK:{fmt}}" if since else ""
+    hi = f"{until + DELIVERY_SLACK:{fmt}}" if until else "~"
+    assert kept == (sum(1 for h in hours if lo <= f"{h:{fmt}}" <= hi),)

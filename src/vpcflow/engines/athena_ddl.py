@@ -41,40 +41,46 @@ class PartitionScheme:
         cols += ["p_year", "p_month", "p_day"] if self.layout == "hive" else ["p_date"]
         return cols + (["p_hour"] if self.hourly else [])
 
-    def folder(self) -> str:
-        """SQL for a partition's folder date as ``yyyy/MM/dd`` (``/HH`` when hourly), which sorts as time does."""
-        parts = ["p_year", "'/'", "p_month", "'/'", "p_day"] if self.layout == "hive" else ["p_date"]
-        parts += ["'/'", "p_hour"] if self.hourly else []
-        return parts[0] if len(parts) == 1 else f"concat({', '.join(parts)})"
+    def folder_columns(self) -> list[tuple[str, str]]:
+        """The columns naming a folder's date, most significant first, with the strftime format of each."""
+        cols = (
+            [("p_year", "%Y"), ("p_month", "%m"), ("p_day", "%d")]
+            if self.layout == "hive"
+            else [("p_date", "%Y/%m/%d")]
+        )
+        return cols + ([("p_hour", "%H")] if self.hourly else [])
 
     def window(self, since: datetime | None, until: datetime | None) -> list[str]:
         """Predicates on the partition columns keeping the folders that can hold records starting in the window.
 
-        Each projected column gets its own range where the window allows one (Athena prunes on
-        comparisons of a column with constants); the folder comparison then makes it exact.
+        Each column gets a plain range where the window allows one (Athena prunes projected partitions
+        on comparisons of a column with constants); a comparison of the folder's date, column by
+        column, then makes the bounds exact (all of December, not all of every month of the year).
         """
         lo = since - DELIVERY_SLACK if since else None
         hi = until + DELIVERY_SLACK if until else None
-        fmt = "%Y/%m/%d/%H" if self.hourly else "%Y/%m/%d"
-        ranges: list[tuple[str, str]] = []
-        if self.layout == "hive":
-            ranges.append(("p_year", "%Y"))
-            if lo and hi and lo.year == hi.year:
-                ranges.append(("p_month", "%m"))
-                if lo.month == hi.month:
-                    ranges.append(("p_day", "%d"))
-        else:
-            ranges.append(("p_date", "%Y/%m/%d"))
-        if self.hourly and lo and hi and lo.date() == hi.date():
-            ranges.append(("p_hour", "%H"))
-        ranges.append((self.folder(), fmt))
+        columns = self.folder_columns()
         preds: list[str] = []
-        for column, pattern in ranges:
-            for bound, op in ((lo, ">="), (hi, "<=")):
-                pred = f"{column} {op} '{bound.strftime(pattern)}'" if bound else ""
-                if pred and pred not in preds:
-                    preds.append(pred)
-        return preds
+        for bound, op in ((lo, ">="), (hi, "<=")):
+            if bound is None:
+                continue
+            values = [(c, bound.strftime(f)) for c, f in columns]
+            other = hi if op == ">=" else lo
+            for (column, value), (_, fmt) in zip(values, columns, strict=True):
+                preds.append(f"{column} {op} '{value}'")
+                if other is None or other.strftime(fmt) != value:
+                    break  # the columns below vary within the window: no range of their own
+            if len(values) > 1:
+                preds.append(_lexicographic(values, op))
+        return list(dict.fromkeys(preds))
+
+
+def _lexicographic(values: list[tuple[str, str]], op: str) -> str:
+    """``(c1, c2, …) op (v1, v2, …)`` in the order of dates, written as comparisons of single columns."""
+    (column, value), rest = values[0], values[1:]
+    if not rest:
+        return f"{column} {op} '{value}'"
+    return f"({column} {op[0]} '{value}' OR ({column} = '{value}' AND {_lexicographic(rest, op)}))"
 
 
 @dataclass(frozen=True)
