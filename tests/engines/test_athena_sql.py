@@ -9,6 +9,7 @@ records as AWS would deliver them, and give the DuckDB engine's findings on the 
 
 from __future__ import annotations
 
+import shlex
 from calendar import timegm
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from sqlglot import exp
 from sqlglot.errors import OptimizeError
 from sqlglot.optimizer.qualify import qualify
 
+from tests.cli_runner import run_cli
 from tests.detect.fixtures import THREATS, catalog_records, write_store
 from vpcflow.detect.config import DetectConfig
 from vpcflow.detect.loader import load_rules
@@ -317,3 +319,29 @@ def test_the_partition_window_keeps_exactly_the_folders_of_the_window(
     lo = f"{since - DELIVERY_SLACK:{fmt}}" if since else ""
     hi = f"{until + DELIVERY_SLACK:{fmt}}" if until else "~"
     assert kept == (sum(1 for h in hours if lo <= f"{h:{fmt}}" <= hi),)
+
+
+@pytest.mark.parametrize("scheme", SCHEMES, ids=lambda s: f"{s.layout}{'-hourly' if s.hourly else ''}")
+def test_the_ddl_names_the_detect_options_that_read_its_table(
+    scheme: PartitionScheme, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``athena ddl`` prints the detect command for its table; with that command's options, the SQL
+    detect shows (no AWS needed) resolves against the DDL's columns and prunes by its partitions."""
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    fmt = "${version} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${start} ${end} ${action}"
+    ddl = ["athena", "ddl", "--location", "s3://logs", "--accounts", "123456789012", "--regions", "us-east-1"]
+    ddl += ["--layout", scheme.layout, "--log-format", fmt, "--database", DATABASE, "--table", TABLE]
+    ddl += ["--hourly"] if scheme.hourly else []
+    made = run_cli(*ddl)
+    assert made.code == 0, made.stderr
+    hint = shlex.split(made.stderr.strip().splitlines()[-1].removeprefix("vpcflow: then: "))
+    assert hint[:2] == ["vpcflow", "detect"]
+    options = [a for a in hint[1:] if a not in ("--workgroup", "WORKGROUP", "--since", "YYYY-MM-DD")]
+    shown = run_cli(*options, "--since", "2026-11-01", "--show-sql", "port-scan-vertical")
+    assert shown.code == 0, shown.stderr
+    tree = sqlglot.parse_one(made.stdout.rstrip().rstrip(";"), read="athena")
+    columns = {c.name: c.args["kind"].sql(dialect="duckdb") for c in tree.find_all(exp.ColumnDef)}
+    resolve(shown.stdout, {**columns, **HIDDEN_COLUMNS})
+    partitioned = set(scheme.columns()) - {"p_account", "p_region"}
+    assert all(partitioned <= f for f in _table_filters(shown.stdout))

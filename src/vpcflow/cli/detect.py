@@ -11,7 +11,7 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,6 +24,9 @@ from vpcflow.detect.testing import run_all_tests
 from vpcflow.detect.threats import load_threat_list
 from vpcflow.engines.athena_scan import GB, ScanMeter
 from vpcflow.engines.base import Engine
+
+if TYPE_CHECKING:
+    from vpcflow.engines.athena import AthenaEngine
 from vpcflow.errors import InputError, PartialFailure
 from vpcflow.timeparse import parse_utc
 
@@ -82,14 +85,17 @@ def _engine(opts: dict[str, Any], since: datetime | None, until: datetime | None
     return _athena_engine(opts, since, until)
 
 
-def _athena_engine(opts: dict[str, Any], since: datetime | None, until: datetime | None) -> Engine:
-    """Athena bills every byte a query scans: a run without a start date must be asked for (--all-time)."""
+def _athena_engine(
+    opts: dict[str, Any], since: datetime | None, until: datetime | None, *, checked: bool = True
+) -> AthenaEngine:
+    """Athena bills every byte a query scans: a run without a start date must be asked for (--all-time).
+    Unchecked, the engine only renders SQL (--show-sql)."""
     from vpcflow.engines.athena import AthenaEngine
     from vpcflow.engines.athena_ddl import PartitionScheme
 
-    if not (opts["workgroup"] or opts["output"]):
+    if checked and not (opts["workgroup"] or opts["output"]):
         raise InputError("--engine athena needs --workgroup or --output s3://bucket/prefix/ for query results.")
-    if since is None and not opts["all_time"]:
+    if checked and since is None and not opts["all_time"]:
         raise InputError(
             "--engine athena needs --since (each rule scans every day from then on), or --all-time to scan the whole table."
         )
@@ -318,10 +324,18 @@ def command(ctx: click.Context, fmt: str | None, **opts: Any) -> None:
         rule = by_id.get(opts["show_sql"])
         if rule is None:
             raise InputError(f"No rule {opts['show_sql']!r}; 'vpcflow detect --list-rules' lists them.")
+        import sqlglot
+
         from vpcflow.engines.base import parse
 
-        dialect = {"duckdb": "duckdb", "spark": "spark", "athena": "trino"}[opts["engine"]]
-        click.echo(parse(rendered_sql(rule, config)).sql(dialect=dialect, pretty=True))
+        sql = rendered_sql(rule, config)
+        if opts["engine"] == "athena":  # the text Athena receives: the table read through the date window
+            window = _when(opts["since"], "--since"), _when(opts["until"], "--until")
+            text = _athena_engine(opts, *window, checked=False).to_trino(sql)
+            click.echo(sqlglot.parse_one(text, read="trino").sql(dialect="trino", pretty=True))
+            return
+        dialect = {"duckdb": "duckdb", "spark": "spark"}[opts["engine"]]
+        click.echo(parse(sql).sql(dialect=dialect, pretty=True))
         return
 
     since, until = _when(opts["since"], "--since"), _when(opts["until"], "--until")

@@ -126,10 +126,17 @@ class AthenaEngine:
         self.meter = meter or ScanMeter()
         self.poll_seconds = poll_seconds
         self.timeout_seconds = timeout_seconds
-        self.athena = athena or client("athena")
+        self._athena = athena
         self.sleep = sleep
         self.aux: dict[str, pa.Table] = {}
         self.executions: list[str] = []
+
+    @property
+    def athena(self) -> Any:
+        """The boto3 client, made at the first query: rendering SQL (--show-sql) needs no AWS set-up."""
+        if self._athena is None:
+            self._athena = client("athena")
+        return self._athena
 
     # -- SQL ------------------------------------------------------------------------------------
     def to_trino(self, sql: str, window: TimeWindow | None = None) -> str:
