@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -16,7 +16,7 @@ from vpcflow.detect.loader import search_path
 from vpcflow.detect.model import SEVERITIES, Finding, Rule, severity_rank
 from vpcflow.detect.render import render
 from vpcflow.detect.shaping import finding_maker, plain_rows
-from vpcflow.engines.base import Engine, RunStopped, TimeWindow, parse
+from vpcflow.engines.base import Engine, RunStopped, parse
 from vpcflow.errors import InputError
 
 EVIDENCE_COLUMNS: tuple[str, ...] = (
@@ -125,15 +125,14 @@ def attach_evidence(engine: Engine, rule: Rule, findings: Sequence[Finding], lim
 
     One query per batch of findings (engines that take a large key table get them all at once): each
     query is a join over the records, so its count, not the findings', sets the cost. Batches are cut
-    in time order and each query names its time window, so an engine that prunes by time (Athena) reads
-    only the days of its batch's findings.
+    in time order, so an engine that reads by time (Athena's date partitions) reads each day about once.
     """
     match = [m for m in rule.evidence_match]
     if limit <= 0 or not findings or not match:
         return
     cols = ", ".join(f'e."{c}"' if c == "end" else f"e.{c}" for c in EVIDENCE_COLUMNS)
     on = " AND ".join([f"e.{m} = k.{m}" for m in match] + ["e.start >= k.fs", "e.start <= k.ls"])
-    # first records first; every shown column breaks ties, so engines without line numbers (Athena) pick the same
+    # first records first; every shown column breaks ties, so the choice never rests on an engine's row order
     first = ("start", "source_object", "source_line")
     order = ", ".join(
         f'e."{c}" NULLS LAST' if c == "end" else f"e.{c} NULLS LAST"
@@ -151,17 +150,13 @@ def attach_evidence(engine: Engine, rule: Rule, findings: Sequence[Finding], lim
     )
     for start in range(0, len(timed), size):
         batch = timed[start : start + size]
-        window = TimeWindow(
-            min(f.first_seen for f in batch if f.first_seen),
-            max(f.last_seen for f in batch if f.last_seen) + timedelta(seconds=1),  # the join keeps start <= ls
-        )
         keys: dict[str, list[Any]] = {"fid": list(range(len(batch)))}
         keys["fs"] = [f.first_seen for f in batch]
         keys["ls"] = [f.last_seen for f in batch]
         for m in match:
             keys[m] = [f.entities.get(m, f.details.get(m)) for f in batch]
         engine.register(KEYS_TABLE, pa.table(keys))
-        for row in plain_rows(engine.query(sql, window)):
+        for row in plain_rows(engine.query(sql)):
             finding = batch[int(row.pop("fid"))]
             del row["rn"]
             finding.evidence.append(row)

@@ -3,7 +3,7 @@
 The table is the one ``vpcflow athena ddl`` creates (columns named as the flow log's format, start/end
 in Unix seconds, ``p_*`` projected partitions). Each query gets ``flows``/``rejects``/``health`` as
 CTEs that bring the table to the canonical columns (absent fields NULL) and prune partitions by
-``--since``/``--until`` (narrowed further by a query's own window, as evidence look-ups give); small
+``--since``/``--until`` (narrowed to the findings' time span for evidence look-ups); small
 auxiliary tables (threat list, evidence keys) travel as VALUES. Every query's scanned bytes are counted.
 """
 
@@ -12,17 +12,18 @@ from __future__ import annotations
 import time
 from calendar import timegm
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from vpcflow.aws.session import aws_call, client
+from vpcflow.detect.runner import KEYS_TABLE
 from vpcflow.engines.athena_ddl import PartitionScheme, layout_columns
 from vpcflow.engines.athena_scan import ScanMeter
 from vpcflow.engines.base import (
     RunStopped,
-    TimeWindow,
     parse,
     prepend_ctes,
     referenced_tables,
@@ -38,6 +39,8 @@ MAX_QUERY_BYTES = 262_144
 """Athena's limit on a query string."""
 KEY_PARTITIONS = {"account_id": "p_account", "region": "p_region"}
 """Canonical columns the S3 key also gives (the partition column that holds it)."""
+END_OF_LAST = timedelta(seconds=1)
+"""The keys' ``ls`` is inclusive (records starting at it are evidence), the window's end is not."""
 CUTOFF_REASON = "bytes scanned limit was exceeded"
 """How Athena words a query cancelled by the workgroup's BytesScannedCutoffPerQuery."""
 
@@ -139,24 +142,27 @@ class AthenaEngine:
         return self._athena
 
     # -- SQL ------------------------------------------------------------------------------------
-    def to_trino(self, sql: str, window: TimeWindow | None = None) -> str:
+    def to_trino(self, sql: str) -> str:
         """The DuckDB rule as the Trino text Athena runs, with the canonical views as CTEs.
 
         The table is read once per view reference, through a WHERE on its own columns: the partition
-        columns (so Athena lists and reads only the window's folders) and the raw start time.
+        columns (so Athena lists and reads only the window's folders) and the raw start time. An
+        evidence look-up (a join with the finding keys) narrows the window to its findings' time span.
         """
         tree = parse(sql)
+        used = referenced_tables(tree)
         since, until = self.since, self.until
-        if window is not None:
-            since = max(since, window.since) if since else window.since
-            until = min(until, window.until) if until else window.until
+        keys = self.aux.get(KEYS_TABLE) if KEYS_TABLE in used else None
+        if keys is not None and keys.num_rows:
+            first, last = pc.min(keys["fs"]).as_py(), pc.max(keys["ls"]).as_py()
+            since = max(since, first) if since else first
+            until = min(until, last + END_OF_LAST) if until else last + END_OF_LAST
         preds = self.partitions.window(since, until) + start_bounds(self.log_format, since, until)
         source = f'"{self.database}"."{self.table}"'
         flows_body = (
             f"SELECT {canonical_projection(self.log_format)} FROM {source} WHERE {' AND '.join(preds) or 'TRUE'}"
         )
         ctes = view_ctes(tree, f"({flows_body}) AS src")
-        used = referenced_tables(tree)
         ctes = [(name, values_cte(t)) for name, t in self.aux.items() if name in used] + ctes
         text = prepend_ctes(tree, ctes).sql(dialect="trino")
         if len(text.encode()) > MAX_QUERY_BYTES:
@@ -235,8 +241,8 @@ class AthenaEngine:
             raise AwsAccessError(f"Could not read the results of Athena query {qid}: {err}.") from err
         return rows
 
-    def query(self, sql: str, window: TimeWindow | None = None) -> list[dict[str, Any]]:
-        return self.execute(self.to_trino(sql, window))
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        return self.execute(self.to_trino(sql))
 
     def execute(self, text: str) -> list[dict[str, Any]]:
         """Run Trino text, within the scan budget, counting what it scanned."""

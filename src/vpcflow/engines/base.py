@@ -8,7 +8,6 @@ writes the query in the engine's dialect.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -21,27 +20,12 @@ from vpcflow.errors import InputError, VpcflowError
 from vpcflow.store import DERIVED_VIEWS
 
 
-@dataclass(frozen=True)
-class TimeWindow:
-    """Records starting at or after ``since`` and before ``until``: all a query needs, so an engine that
-    can skip data by time (Athena's date partitions) reads only that."""
-
-    since: datetime
-    until: datetime
-
-
-class RunStopped(VpcflowError):
-    """An engine must not run more queries (a scan budget or the workgroup's limit was reached): the run
-    ends with the findings it has, and the sentence says why."""
-
-
 class Engine(Protocol):
     name: str
     dialect: str
 
-    def query(self, sql: str, window: TimeWindow | None = None) -> list[dict[str, Any]]:
-        """Run DuckDB-dialect SQL over flows/rejects/health and return the rows; ``window`` (when given)
-        bounds the start times of the records the query can use."""
+    def query(self, sql: str) -> list[dict[str, Any]]:
+        """Run DuckDB-dialect SQL over flows/rejects/health and return the rows."""
         ...
 
     def register(self, name: str, table: pa.Table) -> None:
@@ -131,3 +115,8 @@ def values_cte(table: pa.Table) -> str:
         return f"SELECT {nulls} WHERE FALSE"
     body = ", ".join("(" + ", ".join(lit(r[c], types[c]) for c in cols) + ")" for r in rows)
     return f"SELECT * FROM (VALUES {body}) AS t({', '.join(cols)})"
+
+
+class RunStopped(VpcflowError):
+    """An engine must not run more queries (a scan budget or the workgroup's limit was reached): the run
+    ends with the findings it has, and the sentence says why."""

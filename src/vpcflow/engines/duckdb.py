@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from vpcflow.engines.base import TimeWindow, parse, prepend_ctes, time_filter, view_ctes
+from vpcflow.engines.base import parse, prepend_ctes, time_filter, view_ctes
 from vpcflow.errors import InputError
 from vpcflow.store import VIEW_NAMES, view_statements
 
@@ -68,8 +68,7 @@ class DuckDBEngine:
             raise InputError(f"DuckDB could not read the records: {str(err).splitlines()[0]}") from err
         self._prepared = True
 
-    def query(self, sql: str, window: TimeWindow | None = None) -> list[dict[str, Any]]:
-        """``window`` is not used: the query's own time conditions are what this engine prunes by."""
+    def query(self, sql: str) -> list[dict[str, Any]]:
         if not self._prepared and (self.since or self.until):
             tree = parse(sql)
             # DuckDB resolves a CTE's own name inside its body to the outer view, so `flows` can shadow it.

@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from vpcflow.engines.base import TimeWindow, parse, time_filter
+from vpcflow.engines.base import parse, time_filter
 from vpcflow.errors import InputError
 from vpcflow.records.schema import PARTITION_FIELDS, RECORD_SCHEMA
 from vpcflow.store import view_statements
@@ -159,8 +159,7 @@ class SparkEngine:
         select = canonical_select(raw.columns, epoch_times=True)
         self._register_views(self.spark.sql(f"SELECT {select} FROM vpcflow_raw_delivery"))
 
-    def query(self, sql: str, window: TimeWindow | None = None) -> list[dict[str, Any]]:
-        """``window`` is not used: the query's own time conditions are what this engine prunes by."""
+    def query(self, sql: str) -> list[dict[str, Any]]:
         text = parse(sql).sql(dialect="spark")
         try:
             rows = self.spark.sql(text).collect()
