@@ -24,7 +24,7 @@ from vpcflow.detect.config import DetectConfig
 from vpcflow.detect.loader import load_rules
 from vpcflow.detect.runner import KEYS_TABLE, attach_evidence, rendered_sql
 from vpcflow.detect.threats import parse_threat_list
-from vpcflow.engines.athena import AthenaEngine
+from vpcflow.engines.athena import AthenaEngine, AthenaQueryFailed
 from vpcflow.engines.athena_ddl import TableSpec, create_table
 from vpcflow.errors import AwsAccessError
 
@@ -111,7 +111,7 @@ def test_failed_query_is_one_sentence() -> None:
     engine = AthenaEngine(
         database="d", table="t", athena=FakeAthena(["FAILED"], "TABLE_NOT_FOUND: t"), sleep=lambda s: None
     )
-    with pytest.raises(AwsAccessError, match=r"Athena query q-1 failed: TABLE_NOT_FOUND: t\."):
+    with pytest.raises(AthenaQueryFailed, match=r"Athena query q-1 failed: TABLE_NOT_FOUND: t\."):
         engine.wait("q-1")
 
 
@@ -260,6 +260,7 @@ class AthenaReports:
     scanned: int = 0
     reason: str = ""
     state: str = "FAILED"
+    only: str = ""  # the reason applies to queries whose text contains this (all when empty)
 
 
 @pytest.fixture
@@ -275,7 +276,7 @@ def athena_reports(aws: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Athena
         body = json.loads(original(self))
         execution = body["QueryExecution"]
         execution["Statistics"]["DataScannedInBytes"] = reports.scanned
-        if reports.reason:
+        if reports.reason and reports.only in execution["Query"]:
             execution["Status"].update(State=reports.state, StateChangeReason=reports.reason)
         return json.dumps(body)
 
@@ -331,6 +332,21 @@ def test_the_workgroup_scan_limit_is_one_sentence(athena_reports: AthenaReports,
     doc = json.loads(result.stdout)
     assert doc["bytes_scanned"] == 10_485_760  # a cancelled query is billed for what it read
     assert [r["status"] for r in doc["rules"]] == ["skipped", "skipped"] and len(_sent()) == 1
+
+
+def test_a_failed_rule_query_leaves_the_other_rules_running(athena_reports: AthenaReports) -> None:
+    athena_reports.scanned = 1_000_000
+    athena_reports.reason, athena_reports.only = (
+        "COLUMN_NOT_FOUND: line 1:8: Column 'x' cannot be resolved",
+        "accepted_attempts",
+    )
+    result = run_cli(*DETECT, *TWO_RULES, "--since", "2024-05-01", "--format", "json")
+    assert result.code == 1 and "Traceback" not in result.stderr
+    runs = {r["rule_id"]: r for r in json.loads(result.stdout)["rules"]}
+    assert runs["brute-force-auth"]["status"] == "error" and "COLUMN_NOT_FOUND" in runs["brute-force-auth"]["message"]
+    assert runs["port-scan-vertical"]["status"] == "ok" and len(_sent()) == 2
+    assert "Athena scanned 2.0 MB in 2 queries" in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "vpcflow: 1 of 2 rules failed: brute-force-auth."
 
 
 def test_athena_needs_since_unless_all_time(athena_reports: AthenaReports) -> None:

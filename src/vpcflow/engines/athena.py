@@ -45,6 +45,11 @@ CUTOFF_REASON = "bytes scanned limit was exceeded"
 """How Athena words a query cancelled by the workgroup's BytesScannedCutoffPerQuery."""
 
 
+class AthenaQueryFailed(InputError):
+    """Athena ran the query and it failed (a column, a function, access to the data): that rule fails,
+    the others still run, and what the finished ones found and scanned is kept."""
+
+
 def _arrow_sql_type(t: pa.DataType) -> str:
     if pa.types.is_int32(t):
         return "INTEGER"
@@ -200,7 +205,7 @@ class AthenaEngine:
                         f"Athena {current.lower()} query {qid} of rule {self.meter.rule}: it passed the workgroup's "
                         "per-query scan limit (BytesScannedCutoffPerQuery); narrow --since/--until or raise the limit."
                     )
-                raise AwsAccessError(f"Athena query {qid} {current.lower()}: {str(reason).rstrip('.')}.")
+                raise AthenaQueryFailed(f"Athena query {qid} {current.lower()}: {str(reason).rstrip('.')}.")
             if waited >= self.timeout_seconds:
                 aws_call("stopping an Athena query", self.athena.stop_query_execution, QueryExecutionId=qid)
                 raise AwsAccessError(
