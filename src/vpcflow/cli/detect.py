@@ -12,7 +12,7 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -33,7 +33,11 @@ from vpcflow.detect.model import SEVERITIES, Rule, severity_rank
 from vpcflow.detect.runner import DEFAULT_MAX_FINDINGS, DetectResult, Explainer, check_config, rendered_sql, run_rules
 from vpcflow.detect.testing import run_all_tests
 from vpcflow.detect.threats import load_threat_list
+from vpcflow.engines.athena_scan import GB, ScanMeter
 from vpcflow.engines.base import Engine
+
+if TYPE_CHECKING:
+    from vpcflow.engines.athena import AthenaEngine
 from vpcflow.errors import InputError, PartialFailure
 from vpcflow.timeparse import parse_utc
 
@@ -91,20 +95,44 @@ def _engine(opts: dict[str, Any], since: datetime | None, until: datetime | None
             since=since,
             until=until,
         )
-    from vpcflow.engines.athena import AthenaEngine
+    return _athena_engine(opts, since, until)
 
-    if not (opts["workgroup"] or opts["output"]):
+
+def _athena_engine(
+    opts: dict[str, Any], since: datetime | None, until: datetime | None, *, checked: bool = True
+) -> AthenaEngine:
+    """Athena bills every byte a query scans: a run without a start date must be asked for (--all-time).
+    Unchecked, the engine only renders SQL (--show-sql)."""
+    from vpcflow.engines.athena import AthenaEngine
+    from vpcflow.engines.athena_ddl import PartitionScheme
+
+    if checked and not (opts["workgroup"] or opts["output"]):
         raise InputError("--engine athena needs --workgroup or --output s3://bucket/prefix/ for query results.")
+    if checked and since is None and not opts["all_time"]:
+        raise InputError(
+            "--engine athena needs --since (each rule scans every day from then on), or --all-time to scan the whole table."
+        )
+    budget = opts["max_scan_gb"]
     return AthenaEngine(
         database=opts["database"],
         table=opts["table"],
         workgroup=opts["workgroup"],
         output=opts["output"],
         log_format=opts["log_format"],
-        layout=opts["athena_layout"],
+        partitions=PartitionScheme(opts["athena_layout"], opts["athena_hourly"]),
         since=since,
         until=until,
+        meter=ScanMeter(budget=int(budget * GB) if budget is not None else None),
     )
+
+
+def _scan_meter(engine: Engine) -> ScanMeter | None:
+    """The bytes-scanned count of an engine that bills by scan (Athena), else None."""
+    if engine.name != "athena":
+        return None
+    from vpcflow.engines.athena import AthenaEngine
+
+    return engine.meter if isinstance(engine, AthenaEngine) else None
 
 
 def _with_partitions(table: Any) -> Any:
@@ -127,7 +155,9 @@ def _explainer(snapshot: str | None) -> Explainer | None:
     return make_explainer(snapshot)
 
 
-def _print_findings(result: DetectResult, rules: dict[str, Rule], fmt: str, opts: dict[str, Any]) -> None:
+def _print_findings(
+    result: DetectResult, rules: dict[str, Rule], fmt: str, opts: dict[str, Any], scanned: int | None = None
+) -> None:
     from vpcflow.report import findings as writers
 
     findings = result.findings
@@ -143,6 +173,7 @@ def _print_findings(result: DetectResult, rules: dict[str, Rule], fmt: str, opts
                         {"id": f.id, "rule_id": f.rule_id, "reason": s.reason} for f, s in result.suppressed
                     ],
                     "warnings": result.warnings,
+                    **({"bytes_scanned": scanned} if scanned is not None else {}),
                 }
             )
         )
@@ -196,6 +227,16 @@ def _print_findings(result: DetectResult, rules: dict[str, Rule], fmt: str, opts
     default="default",
     help="Athena: the table's S3 layout (for partition pruning).",
 )
+@click.option(
+    "--athena-hourly", is_flag=True, help="Athena: the table has hourly partitions (vpcflow athena ddl --hourly)."
+)
+@click.option(
+    "--max-scan-gb",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Athena: stop before a rule would take the data scanned past this many GB (10^9 bytes).",
+)
+@click.option("--all-time", is_flag=True, help="Athena: scan the whole table (otherwise --since is required).")
 @click.option("--log-format", default=None, help="The flow log's format string (${version} ${account-id} …).")
 @click.option(
     "--rules",
@@ -297,16 +338,27 @@ def command(ctx: click.Context, fmt: str | None, **opts: Any) -> None:
         rule = by_id.get(opts["show_sql"])
         if rule is None:
             raise InputError(f"No rule {opts['show_sql']!r}; 'vpcflow detect --list-rules' lists them.")
+        import sqlglot
+
         from vpcflow.engines.base import parse
 
-        dialect = {"duckdb": "duckdb", "spark": "spark", "athena": "trino"}[opts["engine"]]
-        click.echo(parse(rendered_sql(rule, config)).sql(dialect=dialect, pretty=True))
+        sql = rendered_sql(rule, config)
+        if opts["engine"] == "athena":  # the text Athena receives: the table read through the date window
+            window = _when(opts["since"], "--since"), _when(opts["until"], "--until")
+            text = _athena_engine(opts, *window, checked=False).to_trino(sql)
+            click.echo(sqlglot.parse_one(text, read="trino").sql(dialect="trino", pretty=True))
+            return
+        dialect = {"duckdb": "duckdb", "spark": "spark"}[opts["engine"]]
+        click.echo(parse(sql).sql(dialect=dialect, pretty=True))
         return
 
     since, until = _when(opts["since"], "--since"), _when(opts["until"], "--until")
+    if opts["max_scan_gb"] is not None and opts["engine"] != "athena":
+        raise InputError("--max-scan-gb applies to --engine athena, the engine that bills by the data scanned.")
     threats = load_threat_list(opts["threat_lists"]) if opts["threat_lists"] else None
     explainer = _explainer(opts["snapshot"])
     engine = _engine(opts, since, until)
+    meter = _scan_meter(engine)
     try:
         with progress("running detections", total=len(rules)) as steps:
             started: list[Rule] = []
@@ -316,6 +368,8 @@ def command(ctx: click.Context, fmt: str | None, **opts: Any) -> None:
                     steps.advance()
                 started.append(rule)
                 steps.describe(f"running {rule.id}")
+                if meter is not None:
+                    meter.start_rule(rule.id)
 
             result = run_rules(
                 engine,
@@ -330,8 +384,15 @@ def command(ctx: click.Context, fmt: str | None, **opts: Any) -> None:
     finally:
         engine.close()
 
-    _print_findings(result, by_id, resolve_format(fmt), opts)
+    if meter is not None:
+        for r in result.runs:
+            r.bytes_scanned = meter.by_rule.get(r.rule_id, 0)
+    _print_findings(result, by_id, resolve_format(fmt), opts, meter.total if meter is not None else None)
     _report_runs(result, opts["engine"])
+    if meter is not None:
+        note(f"vpcflow: {meter.summary()}.")
+    if result.stopped:
+        raise PartialFailure(result.stopped)
     errors = [r for r in result.runs if r.status == "error"]
     if errors:
         raise PartialFailure(
@@ -355,8 +416,8 @@ def _report_runs(result: DetectResult, engine: str) -> None:
     for r in result.runs:
         if r.status == "error":
             warn(f"vpcflow: rule {r.rule_id} failed: {r.message}")
-        elif r.status == "skipped":
-            note(f"vpcflow: rule {r.rule_id} skipped: {r.message}")
+        elif r.status == "skipped" and not (result.stopped and r.message == result.stopped):
+            note(f"vpcflow: rule {r.rule_id} skipped: {r.message}")  # a stop is said once, by the caller
         else:
             detail(f"vpcflow: rule {r.rule_id}: {r.findings} findings, {r.suppressed} suppressed, {r.seconds:.2f} s")
     ran = sum(1 for r in result.runs if r.status == "ok")
