@@ -34,6 +34,7 @@ from vpcflow.records.parser import (
     split_lines,
 )
 from vpcflow.records.schema import INTEGER_COLUMNS, RECORD_SCHEMA, TIMESTAMP_COLUMNS
+from vpcflow.records.validate import value_problems
 from vpcflow.sources.base import SourceObject
 from vpcflow.sources.decode import Truncated, text_chunks
 from vpcflow.store import ManifestEntry, Store
@@ -202,7 +203,28 @@ def _read_parquet(src: SourceObject, progress: Progress | None) -> Iterator[Pars
             raise InputError(f"{src.uri} has a column that does not hold flow-log values: {err}.") from err
         lines = line_numbers(offset, table.num_rows)
         offset += table.num_rows
-        yield ParsedBlock(canonicalize(table, src.uri, lines))
+        quarantined: list[Quarantined] = []
+        problems = value_problems(table)
+        if problems is not None:
+            bad = pc.indices_nonzero(problems.bad)
+            texts = _row_texts(table.take(bad))
+            reasons = problems.reasons.take(bad).to_pylist()
+            quarantined = [
+                Quarantined(line, reason, text)
+                for line, reason, text in zip(lines.take(bad).to_pylist(), reasons, texts, strict=True)
+            ]
+            keep = pc.invert(problems.bad)
+            table, lines = table.filter(keep), lines.filter(keep)
+        yield ParsedBlock(canonicalize(table, src.uri, lines), quarantined)
+
+
+def _row_texts(table: pa.Table) -> list[str]:
+    """Rows as a flow-log line would spell them (space-separated, '-' for NULL), for the quarantine."""
+    if table.num_rows == 0:
+        return []
+    columns = [pc.fill_null(table.column(i).cast(pa.string()), "-") for i in range(table.num_columns)]
+    joined: pa.ChunkedArray = pc.binary_join_element_wise(*columns, " ")
+    return [str(t) for t in joined.to_pylist()]
 
 
 PARQUET_NULL_SPELLINGS = pa.array(["-", "None", ""])
