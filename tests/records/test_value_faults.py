@@ -106,4 +106,4 @@ def test_impossible_values_in_parquet_delivery_are_quarantined(tmp_path: object)
         (2, "srcaddr is not an IP address: '999.1.2.3'"),
         (3, "dstport is out of range (0-65535): '99999'"),
     ]
-    assert "999.1.2.3" in [q.text for b in blocks for q in b.quarantined][0]
+    assert "999.1.2.3" in next(q.text for b in blocks for q in b.quarantined)

@@ -20,7 +20,6 @@ import pyarrow.csv as pacsv
 from vpcflow.errors import InputError
 from vpcflow.records import catalog
 from vpcflow.records.logformat import DEFAULT_LAYOUT, TGW_DEFAULT_LAYOUT, Layout, parse_header
-from vpcflow.records.validate import value_problems
 from vpcflow.records.schema import (
     FIELD_SCHEMA,
     INTEGER_COLUMNS,
@@ -29,6 +28,7 @@ from vpcflow.records.schema import (
     TGW_RESOURCE_TYPES,
     TIMESTAMP_COLUMNS,
 )
+from vpcflow.records.validate import value_problems
 
 HEALTH_STATUSES = ("NODATA", "SKIPDATA")
 MAX_QUARANTINE_TEXT = 2048

@@ -16,6 +16,7 @@ try:  # ISA-L's inflate is 2-3x faster than zlib's; same API and stream format
 except ImportError:  # pragma: no cover - isal is a dependency; zlib keeps vpcflow working without it
     import zlib as _zlib  # type: ignore[no-redef]
 
+_ZLIB_ERROR: type[Exception] = _zlib.error  # type: ignore[assignment]
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
 READ_SIZE = 1 << 20
@@ -66,7 +67,7 @@ def _gunzip(first: bytes, raw: BinaryIO, read_size: int) -> Iterator[bytes]:
         while data:
             try:
                 out = inflater.decompress(data)
-            except _zlib.error as err:
+            except _ZLIB_ERROR as err:
                 raise Damaged(f"has corrupt gzip data after byte {consumed} ({err})") from err
             if out:
                 yield out
