@@ -687,7 +687,23 @@ def read_failure(err: Exception, root: Path) -> InputError:
         candidate = Path(match.group(1))
         if str(candidate.resolve()).startswith(store_root):
             return StoreDamaged(damage_sentence(candidate, root, message))
+    if isinstance(err, _READ_FAILURES) or type(err) is duckdb.Error:  # DuckDB does not always say which file it could not read: look
+        from vpcflow.storecheck import first_damage
+
+        found = first_damage(Store(root))
+        if found is not None:
+            return StoreDamaged(damage_sentence(found.path, root, found.reason))
     return InputError(f"The query failed: {message}")
+
+
+_READ_FAILURES = (
+    duckdb.IOException,
+    duckdb.InvalidInputException,
+    duckdb.InternalException,
+    duckdb.SerializationException,
+    duckdb.ConversionException,
+)
+"""DuckDB's errors that a damaged file can cause (a mistake in the SQL raises others: parser, binder...)."""
 
 
 def damage_sentence(path: Path, root: Path, reason: str) -> str:

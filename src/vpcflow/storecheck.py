@@ -60,6 +60,15 @@ def check_store(store: Store) -> CheckResult:
     return CheckResult(tuple(damaged), store.journal_path.exists(), bad_lines)
 
 
+def first_damage(store: Store) -> Damage | None:
+    """The first damaged file, if any (after a read failed: which file was it?)."""
+    for path in store.data_files():
+        reason = _problem(store, path)
+        if reason is not None:
+            return Damage(path, reason, ())
+    return None
+
+
 def repair_store(store: Store, result: CheckResult) -> None:
     """Finish or drop an interrupted commit, drop torn manifest lines, move damaged files aside and
     forget their sources (all under the writer lock, so no ingest runs meanwhile)."""

@@ -201,7 +201,7 @@ def command(
             progress=lambda n: bar.advance(task, n),
             not_read=not_read,
             wait=not no_wait,
-            on_wait=lambda message: console.print(f"vpcflow: {message}", markup=False, highlight=False),
+            on_wait=lambda message: console.print(f"vpcflow: {message}", markup=False, highlight=False, soft_wrap=True),
         )
     emit_rows(report_rows(report), resolve_format(fmt), title=f"ingested into {store_dir}")
     for s in report.sources:
