@@ -135,7 +135,7 @@ class _Walk:
     def folder(self, path: Path, info: os.stat_result) -> Iterator[SourceObject]:
         key = (info.st_dev, info.st_ino)
         if key in self.seen_dirs:
-            self.skip(path, "leads to a folder already read (a symbolic-link loop), so it was read once", False)
+            self.skip(path, "leads to a folder already read (named twice, or a symbolic-link loop): read once", False)
             return
         self.seen_dirs.add(key)
         try:
