@@ -687,7 +687,9 @@ def read_failure(err: Exception, root: Path) -> InputError:
         candidate = Path(match.group(1))
         if str(candidate.resolve()).startswith(store_root):
             return StoreDamaged(damage_sentence(candidate, root, message))
-    if isinstance(err, _READ_FAILURES) or type(err) is duckdb.Error:  # DuckDB does not always say which file it could not read: look
+    if (
+        isinstance(err, _READ_FAILURES) or type(err) is duckdb.Error
+    ):  # DuckDB does not always say which file it could not read: look
         from vpcflow.storecheck import first_damage
 
         found = first_damage(Store(root))
