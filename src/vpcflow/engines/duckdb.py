@@ -81,6 +81,12 @@ class DuckDBEngine:
         cols = [d[0] for d in rel.description or []]
         return [dict(zip(cols, row, strict=True)) for row in rel.fetchall()]
 
+    def lock_down(self) -> None:
+        """From now on the SQL reads only what is loaded: no files, no extension installs, no way back."""
+        from vpcflow.store import lock_down
+
+        lock_down(self.con)
+
     def register(self, name: str, table: pa.Table) -> None:
         self._registered[name] = table  # keep a reference: DuckDB reads it lazily
         self.con.register(name, table)
