@@ -34,10 +34,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -544,26 +546,39 @@ def view_statements(flows_sql: str, *, temporary: bool = False) -> list[str]:
 
 
 def _split_by_hour(table: pa.Table) -> Iterable[tuple[tuple[str, int], pa.Table]]:
-    """Group rows by the hour of ``start`` (``end`` when start is missing)."""
+    """Group rows by the hour of ``start`` (``end`` when start is missing).
+
+    One stable sort by hour and one ``take``, then slices: filtering the block once per hour cost a
+    fifth of an ingest's CPU when a file spans many hours.
+    """
     names = [n for n in ("start", "end") if n in table.column_names]
     if not names:
         yield ("unknown", 0), table
         return
-    when = pc.coalesce(*[table.column(n) for n in names])
-    hours = pc.floor_temporal(when, unit="hour")
-    unique = pc.unique(hours)
-    if len(unique) == 1:
-        yield _partition_key(unique[0].as_py()), table
+    when = pc.coalesce(*[table.column(n) for n in names]).cast(pa.int64())
+    hours = pc.fill_null(pc.divide(when, MS_PER_HOUR), NO_HOUR).to_numpy()
+    if hours.min() == hours.max():
+        yield _partition_key(int(hours[0])), table
         return
-    for value in unique:
-        mask = pc.is_null(hours) if not value.is_valid else pc.fill_null(pc.equal(hours, value), False)
-        yield _partition_key(value.as_py()), table.filter(mask)
+    order = np.argsort(hours, kind="stable")
+    ordered = hours[order]
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(ordered)) + 1))
+    ends = np.concatenate((starts[1:], [len(ordered)]))
+    taken = table.take(pa.array(order))
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        yield _partition_key(int(ordered[start])), taken.slice(start, end - start)
 
 
-def _partition_key(value: Any) -> tuple[str, int]:
-    if value is None:
+MS_PER_HOUR = 3_600_000
+NO_HOUR = -(2**62)
+"""The hour number given to rows with neither start nor end (their partition is ``date=unknown``)."""
+
+
+def _partition_key(hour: int) -> tuple[str, int]:
+    if hour == NO_HOUR:
         return ("unknown", 0)
-    return (value.strftime("%Y-%m-%d"), int(value.hour))
+    value = datetime.fromtimestamp(hour * 3600, tz=UTC)
+    return (value.strftime("%Y-%m-%d"), value.hour)
 
 
 # -- reading ----------------------------------------------------------------------------------------

@@ -124,10 +124,10 @@ def _enum_check(
 
 
 def _address_check(name: str, column: pa.ChunkedArray) -> tuple[pa.Array, pa.Array] | None:
-    values = _flat(column)
-    if not pa.types.is_string(values.type):
-        values = values.cast(pa.string())
-    good = pc.match_substring_regex(values, ADDRESS_PATTERN)
+    if not pa.types.is_string(column.type):
+        column = column.cast(pa.string())
+    good = pc.match_substring_regex(column, ADDRESS_PATTERN)  # chunk by chunk: no copy of the text
     if pc.all(good).as_py() is not False:  # every address (nulls aside) is one
         return None
-    return _reasons(pc.invert(pc.fill_null(good, True)), f"{_field(name)} is not an IP address", values)
+    values = _flat(column)
+    return _reasons(pc.invert(pc.fill_null(_flat(good), True)), f"{_field(name)} is not an IP address", values)
