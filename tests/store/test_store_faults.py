@@ -144,7 +144,7 @@ def test_a_damaged_store_file_is_named_and_repaired_by_store_check(tmp_path: Pat
     [damaged] = sorted((store / "flows").glob("date=2023-*/*/*.parquet"))
     _damage(damaged, how)
 
-    for args in (("query", "SELECT count(*), sum(bytes), max(srcaddr) FROM flows"), ("stats",)):
+    for args in (("query", "SELECT count(*), sum(bytes), max(srcaddr) FROM flows"), ("stats",), ("detect",)):
         result = run_cli(*args, "--store", str(store))
         assert result.code == 2, (args, result.stderr)
         assert result.stderr.startswith(f"vpcflow: The store file {damaged} is damaged"), result.stderr
