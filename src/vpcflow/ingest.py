@@ -244,14 +244,19 @@ def _row_texts(table: pa.Table) -> list[str]:
 
 
 PARQUET_NULL_SPELLINGS = pa.array(["-", "None", ""])
+TEXT_NULL_SPELLINGS = pa.array(["-"])
 
 
 def _nulls_as_parquet_writers_spell_them(table: pa.Table) -> pa.Table:
-    """Parquet written by other tools may keep numbers as text, with '-' or 'None' for a missing value."""
+    """Parquet written by other tools may keep numbers as text, with '-' or 'None' for a missing value,
+    and write '-' (the text format's NULL) in text fields too."""
     for i, name in enumerate(table.column_names):
         col = table.column(i)
-        if name in INTEGER_COLUMNS | TIMESTAMP_COLUMNS and pa.types.is_string(col.type):
-            missing = pc.is_in(col, value_set=PARQUET_NULL_SPELLINGS)
+        if not pa.types.is_string(col.type):
+            continue
+        spellings = PARQUET_NULL_SPELLINGS if name in INTEGER_COLUMNS | TIMESTAMP_COLUMNS else TEXT_NULL_SPELLINGS
+        missing = pc.is_in(col, value_set=spellings)
+        if pc.any(missing).as_py():
             table = table.set_column(i, name, pc.if_else(missing, pa.scalar(None, pa.string()), col))
     return table
 
