@@ -306,12 +306,16 @@ def _manifest_entry(raw: bytes) -> ManifestEntry | None:
     """One manifest line, or None when it is torn or not an entry at all."""
     try:
         data = json.loads(raw)
-        entry = ManifestEntry(**data)
-    except (ValueError, TypeError):
+        known = {k: v for k, v in data.items() if k in _MANIFEST_FIELDS}  # a later version's extra keys
+        entry = ManifestEntry(**known)
+    except (ValueError, TypeError, AttributeError):
         return None
     if not isinstance(entry.uri, str) or not isinstance(entry.version, str):
         return None
     return entry
+
+
+_MANIFEST_FIELDS = frozenset(ManifestEntry.__dataclass_fields__)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
