@@ -1,27 +1,25 @@
-"""Where the shared third-party test vectors are: ../shared/corpora beside the checkout."""
+"""Where the tests' third-party vectors and reference cases are: tests/data/, inside the repository.
+
+The tests need nothing outside the checkout; tests/data/SOURCES.md names where each file came from.
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-_ROOT = Path(__file__).resolve().parent.parent
+_DATA = Path(__file__).resolve().parent / "data"
 
 
-def shared_dir() -> Path:
-    """The shared/ folder: $VPCFLOW_SHARED, else ../shared next to the checkout."""
-    env = os.environ.get("VPCFLOW_SHARED")
-    candidates = [Path(env)] if env else []
-    candidates += [_ROOT.parent / "shared", _ROOT.parent.parent / "shared"]
-    for cand in candidates:
-        if (cand / "corpora").is_dir():
-            return cand
-    raise FileNotFoundError("shared/ with corpora/ not found beside the checkout; set VPCFLOW_SHARED")
+def data_dir() -> Path:
+    """tests/data/: the copied vectors (corpora/) and explain cases (reference/)."""
+    return _DATA
 
 
 def corpus(*parts: str) -> Path:
-    return shared_dir().joinpath("corpora", *parts)
+    """A third-party test vector file, e.g. corpus("aws-docs", "aws_doc_examples.json")."""
+    return _DATA.joinpath("corpora", *parts)
 
 
 def reference(*parts: str) -> Path:
-    return shared_dir().joinpath("reference", *parts)
+    """A reference case file, e.g. reference("explain-cases", "T01.json")."""
+    return _DATA.joinpath("reference", *parts)

@@ -1,4 +1,4 @@
-"""The machine-readable explain cases of ../shared/reference/explain-cases, for every test that needs them."""
+"""The machine-readable explain cases of tests/data/reference/explain-cases, for every test that needs them."""
 
 from __future__ import annotations
 
