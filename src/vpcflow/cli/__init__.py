@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "simulate": "simulate",
     "snapshot": "snapshot",
     "stats": "stats",
+    "store": "store",
 }
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+import duckdb
 
 from vpcflow.cli.output import emit_json, emit_rows, format_option, progress, resolve_format, verbosity_options
 from vpcflow.stats import summarize
-from vpcflow.store import connect
+from vpcflow.store import connect, read_failure
 
 
 @click.command("stats")
@@ -17,7 +20,10 @@ from vpcflow.store import connect
 def command(store_dir: str, top: int, fmt: str | None) -> None:
     """Summarise a store: time range, accounts, VPCs, ENIs, ACCEPT/REJECT, health rows, top rejects."""
     with progress("reading the store"):
-        summary = summarize(connect(store_dir), top=top)
+        try:
+            summary = summarize(connect(store_dir), top=top)
+        except duckdb.Error as err:
+            raise read_failure(err, Path(store_dir)) from err
     if resolve_format(fmt) == "json":
         emit_json(summary)
         return

@@ -12,7 +12,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from vpcflow.detect.config import DetectConfig, Suppression, param_type_error, today
-from vpcflow.detect.loader import search_path
+from vpcflow.detect.loader import catalog_dir, search_path
 from vpcflow.detect.model import SEVERITIES, Finding, Rule, severity_rank
 from vpcflow.detect.render import render
 from vpcflow.detect.shaping import finding_maker, plain_rows
@@ -222,6 +222,9 @@ def run_rules(
     prepare = getattr(engine, "prepare", None)
     if prepare is not None:
         prepare(used_columns(rules, config))
+    lock_down = getattr(engine, "lock_down", None)
+    if lock_down is not None and any(r.path.parent != catalog_dir() for r in rules):
+        lock_down()  # rules from --rules run read-only: no files, no extension installs (issue 13)
     for index, rule in enumerate(rules):
         if on_rule:
             on_rule(rule)
