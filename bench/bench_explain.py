@@ -1,4 +1,4 @@
-"""Explain benchmark (issue 3): ``vpcflow explain --store`` over 1 million REJECT records.
+"""Explain benchmark (issues 3 and 10): ``vpcflow explain --store`` over 1 million REJECT records.
 
 The data: a store written through vpcflow's own store writer, holding ``--rejects`` REJECT records
 (plus ACCEPTs, a fifth as many, which the pairing query searches) for a three-tier VPC of ``--enis``
@@ -7,11 +7,12 @@ scanner keeping its source port), requests blocked between tiers, responses drop
 (SYN-ACK to ephemeral ports), post-close FIN/RST, ICMP, and BPA. Records repeat across aggregation
 windows, as they do in AWS; ``--distinct`` sets how many distinct tuples there are.
 
-Each run is a fresh process running the real command, JSON to /dev/null; the median wall time and the
-median CPU time (user + system, all threads) are reported, with the machine's load average, because
-wall time on a shared machine measures the neighbours too. The first run also splits the library time
-into SQL (DuckDB: grouping, pairing with ACCEPTs) and Python (decisions, messages, fixes). Baseline in
-the same run: DuckDB's own GROUP BY of the same tuples, the floor of any "explain each tuple once" design.
+Three measurements, interleaved round by round (the order rotating), each in a fresh process: the
+default view (causes, JSON to /dev/null), ``--per-tuple`` (one entry per distinct tuple), and the
+baseline, DuckDB's bare GROUP BY of the same tuples over the same store, the floor of any "explain each
+tuple once" design. The median wall time and CPU time (user + system, all threads) of each are reported
+with the machine's load average, because wall time on a shared machine measures the neighbours too. A
+first library run splits the time into the grouping SQL and the Python per tuple.
 
     .venv/bin/python bench/bench_explain.py --rejects 1000000 --distinct 100000 --runs 5
 """
@@ -251,31 +252,59 @@ def prepare(root: Path, rejects: int, distinct: int, enis: int) -> tuple[Path, P
     return store, snap
 
 
-RUN = r"""
+# One measurement in a fresh process: the real command (causes, the default; or --per-tuple), or the
+# baseline, DuckDB's bare GROUP BY of the same tuples over the same store.
+CLI = r"""
 import json, os, resource, sys, time, subprocess
 began = time.perf_counter()
 proc = subprocess.run([sys.executable, "-m", "vpcflow", "explain", "--store", {store!r}, "--snapshot", {snap!r},
-                       "--format", "json"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-cli = time.perf_counter() - began
+                       "--format", "json", *{extra!r}], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+wall = time.perf_counter() - began
 assert proc.returncode == 0, proc.stderr.decode()
 child = resource.getrusage(resource.RUSAGE_CHILDREN)
-out = {{"cli_seconds": cli, "cli_cpu_seconds": child.ru_utime + child.ru_stime,
-        "cli_max_rss_mb": child.ru_maxrss / 1024, "load_average_1m": os.getloadavg()[0]}}
-if {split!r}:
-    from vpcflow.explain import explain_relation
-    from vpcflow.snapshot import load_snapshot
-    from vpcflow.store import connect
-    began = time.perf_counter()
-    run = explain_relation(connect({store!r}), load_snapshot({snap!r}), "rejects", "flows")
-    out.update(library_seconds=time.perf_counter() - began, sql_seconds=run.sql_seconds,
-               python_seconds=run.python_seconds, records=run.records, distinct=run.distinct,
-               classes=run.classes, evaluations=run.evaluations)
-    con = connect({store!r})
-    began = time.perf_counter()
-    con.sql("SELECT interface_id, srcaddr, dstaddr, srcport, dstport, protocol, count(*) FROM rejects GROUP BY ALL").fetchall()
-    out["duckdb_group_by_seconds"] = time.perf_counter() - began
-print(json.dumps(out))
+print(json.dumps({{"seconds": wall, "cpu_seconds": child.ru_utime + child.ru_stime,
+                  "max_rss_mb": child.ru_maxrss / 1024, "load_average_1m": os.getloadavg()[0]}}))
 """
+BASELINE = r"""
+import json, os, resource, time
+began = time.perf_counter()
+from vpcflow.store import connect
+con = connect({store!r})
+n = len(con.sql("SELECT interface_id, srcaddr, dstaddr, pkt_srcaddr, pkt_dstaddr, srcport, dstport, protocol, "
+                "flow_direction, reject_reason, action, record_type, bit_or(tcp_flags), count(*) FROM rejects "
+                "GROUP BY ALL").fetchall())
+wall = time.perf_counter() - began
+self = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({{"seconds": wall, "cpu_seconds": self.ru_utime + self.ru_stime, "tuples": n,
+                  "max_rss_mb": self.ru_maxrss / 1024, "load_average_1m": os.getloadavg()[0]}}))
+"""
+SPLIT = r"""
+import json, time
+from vpcflow.explain import explain_causes, explain_relation
+from vpcflow.explain.batch import group_tuples
+from vpcflow.snapshot import load_snapshot
+from vpcflow.store import connect
+snap = load_snapshot({snap!r})
+began = time.perf_counter()
+report = explain_causes(connect({store!r}), snap, "rejects", "flows")
+causes = time.perf_counter() - began
+began = time.perf_counter()
+grouped = group_tuples(connect({store!r}), "rejects", "flows")
+sql = time.perf_counter() - began
+run = explain_relation(connect({store!r}), snap, "rejects", "flows")
+print(json.dumps({{"causes_library_seconds": causes, "grouping_sql_seconds": sql, "causes": len(report.causes),
+                  "records": run.records, "distinct": run.distinct, "classes": run.classes,
+                  "per_tuple_python_seconds": run.python_seconds}}))
+"""
+MODES = {"causes": ("cli", ()), "per_tuple": ("cli", ("--per-tuple",)), "duckdb_group_by": ("baseline", ())}
+
+
+def _measure(mode: str, store: Path, snap: Path) -> dict[str, Any]:
+    kind, extra = MODES[mode]
+    code = (CLI if kind == "cli" else BASELINE).format(store=str(store), snap=str(snap), extra=list(extra))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 def main() -> None:
@@ -290,32 +319,39 @@ def main() -> None:
         began = time.perf_counter()
         store, snap = prepare(root, args.rejects, args.distinct, args.enis)
         print(json.dumps({"prepared_seconds": round(time.perf_counter() - began, 2)}), flush=True)
-        results = []
-        for n in range(args.runs):
-            out = subprocess.run(
-                [sys.executable, "-c", RUN.format(store=str(store), snap=str(snap), split=n == 0)],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-            print(json.dumps(results[-1]), flush=True)
-        first = results[0]
+        split = subprocess.run(
+            [sys.executable, "-c", SPLIT.format(store=str(store), snap=str(snap))],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        first = json.loads(split.stdout.strip().splitlines()[-1])
+        print(json.dumps(first), flush=True)
+        results: dict[str, list[dict[str, Any]]] = {m: [] for m in MODES}
+        for n in range(args.runs):  # interleaved: each round runs every mode once, the order rotating
+            order = list(MODES)[n % len(MODES) :] + list(MODES)[: n % len(MODES)]
+            for mode in order:
+                results[mode].append(_measure(mode, store, snap))
+                print(json.dumps({"run": n + 1, "mode": mode, **results[mode][-1]}), flush=True)
+        median = {m: statistics.median(r["seconds"] for r in rs) for m, rs in results.items()}
+        base = median["duckdb_group_by"]
         summary = {
             "machine": f"{platform.processor() or platform.machine()}, {_cpus()} CPUs, Python {platform.python_version()}",
             "date": datetime.now(UTC).date().isoformat(),
             "rejects": args.rejects,
             "distinct_tuples": first["distinct"],
             "decision_classes": first["classes"],
+            "causes": first["causes"],
             "runs": args.runs,
-            "median_cli_seconds": round(statistics.median(r["cli_seconds"] for r in results), 2),
-            "median_cli_cpu_seconds": round(statistics.median(r["cli_cpu_seconds"] for r in results), 2),
-            "library_seconds_first_run": round(first["library_seconds"], 2),
-            "sql_seconds_first_run": round(first["sql_seconds"], 2),
-            "python_seconds_first_run": round(first["python_seconds"], 2),
-            "duckdb_group_by_seconds": round(first["duckdb_group_by_seconds"], 3),
-            "max_rss_mb": round(max(r["cli_max_rss_mb"] for r in results)),
-            "load_average_1m": [round(r["load_average_1m"], 1) for r in results],
+            **{f"median_{m}_seconds": round(v, 2) for m, v in median.items()},
+            **{
+                f"median_{m}_cpu_seconds": round(statistics.median(r["cpu_seconds"] for r in rs), 2)
+                for m, rs in results.items()
+            },
+            "causes_vs_group_by": round(median["causes"] / base, 1),
+            "per_tuple_vs_group_by": round(median["per_tuple"] / base, 1),
+            "max_rss_mb": {m: round(max(r["max_rss_mb"] for r in rs)) for m, rs in results.items()},
+            "load_average_1m": [round(r["load_average_1m"], 1) for rs in results.values() for r in rs],
         }
         print(json.dumps(summary))
     finally:

@@ -33,10 +33,12 @@ from vpcflow.records.parser import (
     merge_blocks,
     split_lines,
 )
-from vpcflow.records.schema import INTEGER_COLUMNS, RECORD_SCHEMA, TIMESTAMP_COLUMNS
+from vpcflow.records.schema import FIELD_SCHEMA, INTEGER_COLUMNS, TIMESTAMP_COLUMNS
+from vpcflow.records.validate import value_problems
 from vpcflow.sources.base import SourceObject
-from vpcflow.sources.decode import Truncated, text_chunks
-from vpcflow.store import ManifestEntry, Store
+from vpcflow.sources.decode import Damaged, text_chunks
+from vpcflow.sources.local import Skipped
+from vpcflow.store import ManifestEntry, Store, StoreWriter, unwritable_error
 
 BATCH_BYTES = 256 << 20
 BATCH_SOURCES = 256
@@ -48,7 +50,12 @@ T = TypeVar("T")
 
 @dataclass
 class SourceReport:
-    """What one source gave: records, health rows, quarantined lines, and whether it broke off."""
+    """What one source gave: records, health rows, quarantined lines, and whether it broke off.
+
+    ``truncated`` is True when the source could not be read to its end as it claims to be; ``damage``
+    then says how ("is truncated: ...", "has 12 bytes after its gzip data ..."). ``error`` is set when
+    nothing of it was stored (it is read again next time).
+    """
 
     uri: str
     rows: int = 0
@@ -59,11 +66,19 @@ class SourceReport:
     truncated: bool = False
     skipped: bool = False
     error: str | None = None
+    damage: str | None = None
 
 
 @dataclass
 class IngestReport:
     sources: list[SourceReport] = field(default_factory=list)
+    not_read: list[Skipped] = field(default_factory=list)
+    """What a folder walk did not read: notes (not a flow log, a FIFO) and what could not be read."""
+
+    @property
+    def stored(self) -> list[SourceReport]:
+        """The sources whose records (all, or all before damage) are now in the store."""
+        return [s for s in self.sources if not s.skipped and s.error is None]
 
     @property
     def rows(self) -> int:
@@ -79,10 +94,12 @@ class IngestReport:
 
     @property
     def exit_code(self) -> int:
-        """2 when a source was not a flow log at all, 1 when one broke off or failed, else 0."""
-        if any(s.error and s.error.endswith("is not a flow log.") for s in self.sources):
-            return 2
-        if any(s.truncated or s.error for s in self.sources):
+        """1 when a source broke off, failed or could not be read (the others are stored), else 0.
+
+        (A file named on the command line that is not a flow log stops the ingest before it starts,
+        exit 2; that is the caller's check, ``sniff_problem``.)
+        """
+        if any(s.truncated or s.error for s in self.sources) or any(n.unreadable for n in self.not_read):
             return 1
         return 0
 
@@ -161,17 +178,17 @@ def _fill_from_key(table: pa.Table, src: SourceObject) -> pa.Table:
 def read_source(
     src: SourceObject, layout: Layout | None = None, progress: Progress | None = None
 ) -> Iterator[ParsedBlock]:
-    """Parsed blocks of one source; raises ``Truncated`` after the last whole block of a broken gzip."""
+    """Parsed blocks of one source; raises ``Damaged`` after the last whole block of a broken source."""
     if src.kind == "parquet":
         yield from _read_parquet(src, progress)
         return
     parser = TextParser(src.uri, src.layout or layout)
-    broken: list[Truncated] = []
+    broken: list[Damaged] = []
 
     def until_break(chunks: Iterator[bytes]) -> Iterator[bytes]:
         try:
             yield from chunks
-        except Truncated as err:
+        except Damaged as err:
             broken.append(err)  # end the text here; the whole lines before the break still count
 
     with src.open() as raw:
@@ -202,18 +219,44 @@ def _read_parquet(src: SourceObject, progress: Progress | None) -> Iterator[Pars
             raise InputError(f"{src.uri} has a column that does not hold flow-log values: {err}.") from err
         lines = line_numbers(offset, table.num_rows)
         offset += table.num_rows
-        yield ParsedBlock(canonicalize(table, src.uri, lines))
+        quarantined: list[Quarantined] = []
+        problems = value_problems(table)
+        if problems is not None:
+            bad = pc.indices_nonzero(problems.bad)
+            texts = _row_texts(table.take(bad))
+            reasons = problems.reasons.take(bad).to_pylist()
+            quarantined = [
+                Quarantined(line, reason, text)
+                for line, reason, text in zip(lines.take(bad).to_pylist(), reasons, texts, strict=True)
+            ]
+            keep = pc.invert(problems.bad)
+            table, lines = table.filter(keep), lines.filter(keep)
+        yield ParsedBlock(canonicalize(table, src.uri, lines), quarantined)
+
+
+def _row_texts(table: pa.Table) -> list[str]:
+    """Rows as a flow-log line would spell them (space-separated, '-' for NULL), for the quarantine."""
+    if table.num_rows == 0:
+        return []
+    columns = [pc.fill_null(table.column(i).cast(pa.string()), "-") for i in range(table.num_columns)]
+    joined: pa.ChunkedArray = pc.binary_join_element_wise(*columns, " ")
+    return [str(t) for t in joined.to_pylist()]
 
 
 PARQUET_NULL_SPELLINGS = pa.array(["-", "None", ""])
+TEXT_NULL_SPELLINGS = pa.array(["-"])
 
 
 def _nulls_as_parquet_writers_spell_them(table: pa.Table) -> pa.Table:
-    """Parquet written by other tools may keep numbers as text, with '-' or 'None' for a missing value."""
+    """Parquet written by other tools may keep numbers as text, with '-' or 'None' for a missing value,
+    and write '-' (the text format's NULL) in text fields too."""
     for i, name in enumerate(table.column_names):
         col = table.column(i)
-        if name in INTEGER_COLUMNS | TIMESTAMP_COLUMNS and pa.types.is_string(col.type):
-            missing = pc.is_in(col, value_set=PARQUET_NULL_SPELLINGS)
+        if not pa.types.is_string(col.type):
+            continue
+        spellings = PARQUET_NULL_SPELLINGS if name in INTEGER_COLUMNS | TIMESTAMP_COLUMNS else TEXT_NULL_SPELLINGS
+        missing = pc.is_in(col, value_set=spellings)
+        if pc.any(missing).as_py():
             table = table.set_column(i, name, pc.if_else(missing, pa.scalar(None, pa.string()), col))
     return table
 
@@ -226,7 +269,10 @@ def sniff_problem(src: SourceObject, layout: Layout | None = None) -> str | None
                 schema = pq.ParquetFile(raw).schema_arrow
         except (pa.ArrowInvalid, OSError):
             return f"{src.uri} is not a flow log."
-        known = [n for n in schema.names if column_name(n) in RECORD_SCHEMA.names]
+        names = [column_name(n) for n in schema.names]
+        known = [n for n in names if n in FIELD_SCHEMA.names]
+        if "source_object" in names or "source_line" in names:  # vpcflow's own output (labels, a store's files)
+            return f"{src.uri} is not a flow log."
         return None if len(known) >= 2 else f"{src.uri} is not a flow log."
     head = b""
     try:
@@ -235,7 +281,7 @@ def sniff_problem(src: SourceObject, layout: Layout | None = None) -> str | None
                 head += chunk
                 if len(head) >= SNIFF_BYTES:
                     break
-    except Truncated:
+    except Damaged:
         pass
     except OSError as err:
         return f"{src.uri} could not be read: {err}."
@@ -247,7 +293,10 @@ def _sniff_text(src: SourceObject, head: bytes, layout: Layout | None) -> str | 
     sample = head if cut < 0 else head[: cut + 1]
     if not sample.strip():
         return None
-    parsed = TextParser(src.uri, src.layout or layout).parse_block(sample)
+    try:
+        parsed = TextParser(src.uri, src.layout or layout).parse_block(sample)
+    except InputError:
+        return None  # a flow log with a fault of its own (a header naming a field twice): reported when read
     if parsed.table.num_rows == 0 and parsed.quarantined and not parsed.headers:
         return f"{src.uri} is not a flow log."
     return None
@@ -271,10 +320,13 @@ def _ingest_one(
             report.headers += parsed.headers
             report.blanks += parsed.blanks
             add(parsed)
-    except Truncated:
+    except Damaged as err:
         report.truncated = True
+        report.damage = err.what
     except VpcflowError as err:  # this source failed (e.g. one S3 object denied); the others go on
         report.error = err.sentence
+    except OSError as err:  # the file vanished or cannot be read; the others go on
+        report.error = f"{src.uri} could not be read: {err.strerror or err}."
     return report
 
 
@@ -299,12 +351,35 @@ def ingest(
     progress: Progress | None = None,
     workers: int = 4,
     on_source: Callable[[SourceReport], None] | None = None,
+    not_read: Iterable[Skipped] = (),
+    wait: bool = True,
+    on_wait: Callable[[str], None] | None = None,
 ) -> IngestReport:
-    """Add ``sources`` to the store, skipping those already ingested in the same version."""
+    """Add ``sources`` to the store, skipping those already ingested in the same version.
+
+    Only one ingest writes a store at a time: this one waits for another (``on_wait`` hears why) or,
+    with ``wait=False``, fails at once with one sentence.
+    """
     store = Store(store_dir)
-    writer = store.writer()
+    writer = store.writer(wait=wait, on_wait=on_wait)
+    try:
+        return _ingest_locked(store, writer, sources, layout, progress, workers, on_source, list(not_read))
+    finally:
+        writer.close()
+
+
+def _ingest_locked(
+    store: Store,
+    writer: StoreWriter,
+    sources: Iterable[SourceObject],
+    layout: Layout | None,
+    progress: Progress | None,
+    workers: int,
+    on_source: Callable[[SourceReport], None] | None,
+    not_read: list[Skipped],
+) -> IngestReport:
     manifest = store.manifest()
-    report = IngestReport()
+    report = IngestReport(not_read=not_read)
     lock = threading.Lock()
 
     def add_block(src: SourceObject) -> Callable[[ParsedBlock], None]:
@@ -350,6 +425,9 @@ def ingest(
                             )
                         )
                 writer.commit(entries, superseded=[e.uri for e in entries if e.uri in changed])
+    except OSError as err:  # the store's disk: full, read-only, gone
+        writer.abort()
+        raise unwritable_error(store.root, err) from err
     except BaseException:
         writer.abort()
         raise
@@ -379,9 +457,9 @@ def load_records(
                 parsed.table = _fill_from_key(parsed.table, src)
                 bad += parsed.quarantined
                 blocks.append(parsed)
-        except Truncated:
+        except Damaged as err:
             if on_problem:
-                on_problem(f"{src.uri} is truncated: only the lines before the break were read.")
+                on_problem(f"{src.uri} {err.what}: only the lines before the break were read.")
         if bad and on_problem:
             on_problem(
                 f"{src.uri}: {len(bad)} line(s) could not be parsed and were left out "

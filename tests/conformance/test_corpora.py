@@ -102,12 +102,19 @@ def test_flowlogs_reader_v6_file_is_transit_gateway() -> None:
 
 
 def test_flowlogs_reader_parquet_delivery(tmp_path: Path) -> None:
-    expected = READER["parquet_case"]["expected_records"]
-    table = load_records([str(corpus("flowlogs-reader", "flows.parquet"))])
+    # flowlogs-reader's third record has protocol 8080, which no IP packet can carry (the field is
+    # 8 bits): vpcflow quarantines it with the reason (issue 13) instead of storing it.
+    expected = [e for e in READER["parquet_case"]["expected_records"] if e.get("protocol", 0) <= 255]
+    problems: list[str] = []
+    path = corpus("flowlogs-reader", "flows.parquet")
+    table = load_records([str(path)], on_problem=problems.append)
     rows = table.to_pylist()
-    assert len(rows) == len(expected)
+    assert len(rows) == len(expected) == 2
     for row, want in zip(rows, expected, strict=True):
         _assert_matches(row, want)
+    assert problems == [
+        f"{path}: 1 line(s) could not be parsed and were left out (line 4: protocol is out of range (0-255): '8080')."
+    ]
 
 
 AWS_DOCS = [e for e in _load("aws-docs", "aws_doc_examples.json")["examples"] if e["is_record"]]

@@ -29,7 +29,7 @@ def _run(*args: str) -> object:
 def test_jsonl_findings_follow_the_contract(tmp_path: Path) -> None:
     store = _store(tmp_path, SCAN)
     result = _run("--store", store, "--format", "jsonl")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # findings at or above the default --fail-on low
     findings = [json.loads(line) for line in result.stdout.splitlines()]
     scan = next(f for f in findings if f["rule_id"] == "port-scan-vertical")
     assert scan["entities"] == {"srcaddr": "198.51.100.7", "dstaddr": "10.0.1.5"}
@@ -41,8 +41,11 @@ def test_jsonl_findings_follow_the_contract(tmp_path: Path) -> None:
 
 def test_fail_on_sets_exit_code(tmp_path: Path) -> None:
     store = _store(tmp_path, SCAN)
+    assert _run("--store", store, "--format", "jsonl").exit_code == 1  # the default gate: low
     assert _run("--store", store, "--format", "jsonl", "--fail-on", "low").exit_code == 1
     assert _run("--store", store, "--format", "jsonl", "--fail-on", "medium").exit_code == 0
+    assert _run("--store", store, "--format", "jsonl", "--fail-on", "none").exit_code == 0
+    assert _run("--store", _store(tmp_path / "quiet", [{"dstport": 443}]), "--format", "jsonl").exit_code == 0
 
 
 def test_suppression_by_cidr_with_reason(tmp_path: Path) -> None:
@@ -168,7 +171,18 @@ def test_ocsf_detection_finding(tmp_path: Path) -> None:
 
 def test_asff_imports_into_security_hub(tmp_path: Path, aws: str) -> None:
     store = _store(tmp_path, SCAN)
-    result = _run("--store", store, "--format", "asff", "--asff-account", "123456789012", "--asff-region", "us-east-1")
+    result = _run(
+        "--store",
+        store,
+        "--format",
+        "asff",
+        "--asff-account",
+        "123456789012",
+        "--asff-region",
+        "us-east-1",
+        "--fail-on",
+        "none",
+    )
     assert result.exit_code == 0, result.output
     findings = json.loads(result.stdout)
     assert findings and all(f["SchemaVersion"] == "2018-10-08" for f in findings)
@@ -193,7 +207,9 @@ def test_parity_data_runs_every_rule_without_error(tmp_path: Path) -> None:
 def test_max_findings_names_what_was_left_out(tmp_path: Path) -> None:
     three_scanners = [{**SCAN[0], "srcaddr": f"198.51.100.{n}"} for n in (7, 8, 9)]
     store = _store(tmp_path, three_scanners)
-    result = _run("--store", store, "--only", "port-scan-vertical", "--max-findings", "1", "--format", "json")
+    result = _run(
+        "--store", store, "--only", "port-scan-vertical", "--max-findings", "1", "--format", "json", "--fail-on", "none"
+    )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert len(out["findings"]) == 1

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,12 +18,13 @@ import pytest
 import sqlglot
 from click.testing import CliRunner
 
+from tests.cli_runner import run_cli
 from vpcflow.cli import cli
 from vpcflow.detect.config import DetectConfig
 from vpcflow.detect.loader import load_rules
 from vpcflow.detect.runner import KEYS_TABLE, attach_evidence, rendered_sql
 from vpcflow.detect.threats import parse_threat_list
-from vpcflow.engines.athena import AthenaEngine
+from vpcflow.engines.athena import AthenaEngine, AthenaQueryFailed
 from vpcflow.engines.athena_ddl import TableSpec, create_table
 from vpcflow.errors import AwsAccessError
 
@@ -108,7 +111,7 @@ def test_failed_query_is_one_sentence() -> None:
     engine = AthenaEngine(
         database="d", table="t", athena=FakeAthena(["FAILED"], "TABLE_NOT_FOUND: t"), sleep=lambda s: None
     )
-    with pytest.raises(AwsAccessError, match=r"Athena query q-1 failed: TABLE_NOT_FOUND: t\."):
+    with pytest.raises(AthenaQueryFailed, match=r"Athena query q-1 failed: TABLE_NOT_FOUND: t\."):
         engine.wait("q-1")
 
 
@@ -246,3 +249,119 @@ def test_evidence_keys_travel_as_values(aws: str) -> None:
     text = boto3.client("athena").get_query_execution(QueryExecutionId=engine.executions[-1])["QueryExecution"]["Query"]
     assert KEYS_TABLE in text and "VALUES" in text and "'198.51.100.7'" in text
     assert sqlglot.parse_one(text, read="trino") is not None
+    # the run had no window, yet the look-up reads only the finding's day
+    assert "p_date >= '2024/05/01'" in text and "p_date <= '2024/05/01'" in text
+
+
+@dataclass
+class AthenaReports:
+    """What moto's Athena says about every query: the bytes it scanned and, if set, why it stopped."""
+
+    scanned: int = 0
+    reason: str = ""
+    state: str = "FAILED"
+    only: str = ""  # the reason applies to queries whose text contains this (all when empty)
+
+
+@pytest.fixture
+def athena_reports(aws: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[AthenaReports]:
+    """moto's GetQueryExecution always says 0 bytes and never fails: the server (in this process) answers
+    with the statistics and state set here, over the same HTTP path boto3 uses against AWS."""
+    from moto.athena import responses
+
+    reports = AthenaReports()
+    original = responses.AthenaResponse.get_query_execution
+
+    def get_query_execution(self: Any) -> str:
+        body = json.loads(original(self))
+        execution = body["QueryExecution"]
+        execution["Statistics"]["DataScannedInBytes"] = reports.scanned
+        if reports.reason and reports.only in execution["Query"]:
+            execution["Status"].update(State=reports.state, StateChangeReason=reports.reason)
+        return json.dumps(body)
+
+    monkeypatch.setattr(responses.AthenaResponse, "get_query_execution", get_query_execution)
+    boto3.client("s3").create_bucket(Bucket="athena-results")
+    yield reports
+
+
+DETECT = ["detect", "--engine", "athena", "--output", "s3://athena-results/q/", "--evidence", "0"]
+TWO_RULES = ["--only", "brute-force-auth", "--only", "port-scan-vertical"]
+
+
+def _sent() -> list[str]:
+    athena = boto3.client("athena")
+    ids = athena.list_query_executions()["QueryExecutionIds"]
+    return [athena.get_query_execution(QueryExecutionId=q)["QueryExecution"]["Query"] for q in ids]
+
+
+def test_bytes_scanned_per_rule_and_in_total(athena_reports: AthenaReports) -> None:
+    athena_reports.scanned = 600_000_000
+    result = run_cli(*DETECT, *TWO_RULES, "--since", "2024-05-01", "--format", "json")
+    assert result.code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert {r["rule_id"]: r["bytes_scanned"] for r in doc["rules"]} == {
+        "brute-force-auth": 600_000_000,
+        "port-scan-vertical": 600_000_000,
+    }
+    assert doc["bytes_scanned"] == 1_200_000_000
+    assert "Athena scanned 1.20 GB in 2 queries" in result.stderr
+
+
+def test_max_scan_gb_stops_before_the_rule_that_would_pass_it(athena_reports: AthenaReports) -> None:
+    athena_reports.scanned = 600_000_000
+    result = run_cli(*DETECT, *TWO_RULES, "--since", "2024-05-01", "--max-scan-gb", "1", "--format", "json")
+    assert result.code == 1, result.stderr
+    assert "Stopped before rule port-scan-vertical: 600.0 MB scanned so far" in result.stderr
+    assert "1.00 GB budget of --max-scan-gb" in result.stderr and "Traceback" not in result.stderr
+    assert len(_sent()) == 1  # the second rule never reached Athena
+    runs = {r["rule_id"]: r for r in json.loads(result.stdout)["rules"]}
+    assert runs["brute-force-auth"]["status"] == "ok" and runs["port-scan-vertical"]["status"] == "skipped"
+    assert runs["port-scan-vertical"]["bytes_scanned"] == 0
+
+
+@pytest.mark.parametrize("state", ["FAILED", "CANCELLED"])
+def test_the_workgroup_scan_limit_is_one_sentence(athena_reports: AthenaReports, state: str) -> None:
+    athena_reports.scanned, athena_reports.state = 10_485_760, state
+    athena_reports.reason = "Bytes scanned limit was exceeded"
+    result = run_cli(*DETECT, *TWO_RULES, "--since", "2024-05-01", "--format", "json")
+    assert result.code == 1 and "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("vpcflow: Athena") and "rule brute-force-auth" in last
+    assert "per-query scan limit (BytesScannedCutoffPerQuery)" in last
+    doc = json.loads(result.stdout)
+    assert doc["bytes_scanned"] == 10_485_760  # a cancelled query is billed for what it read
+    assert [r["status"] for r in doc["rules"]] == ["skipped", "skipped"] and len(_sent()) == 1
+
+
+def test_a_failed_rule_query_leaves_the_other_rules_running(athena_reports: AthenaReports) -> None:
+    athena_reports.scanned = 1_000_000
+    athena_reports.reason, athena_reports.only = (
+        "COLUMN_NOT_FOUND: line 1:8: Column 'x' cannot be resolved",
+        "accepted_attempts",
+    )
+    result = run_cli(*DETECT, *TWO_RULES, "--since", "2024-05-01", "--format", "json")
+    assert result.code == 1 and "Traceback" not in result.stderr
+    runs = {r["rule_id"]: r for r in json.loads(result.stdout)["rules"]}
+    assert runs["brute-force-auth"]["status"] == "error" and "COLUMN_NOT_FOUND" in runs["brute-force-auth"]["message"]
+    assert runs["port-scan-vertical"]["status"] == "ok" and len(_sent()) == 2
+    assert "Athena scanned 2.0 MB in 2 queries" in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "vpcflow: 1 of 2 rules failed: brute-force-auth."
+
+
+def test_athena_needs_since_unless_all_time(athena_reports: AthenaReports) -> None:
+    refused = run_cli(*DETECT, "--only", "port-scan-vertical")
+    assert refused.code == 2 and not _sent()
+    assert refused.stderr.strip().splitlines() == [
+        "vpcflow: --engine athena needs --since (each rule scans every day from then on), "
+        "or --all-time to scan the whole table."
+    ]
+    asked = run_cli(*DETECT, "--only", "port-scan-vertical", "--all-time")
+    assert asked.code == 0, asked.stderr
+    (text,) = _sent()
+    assert "p_date" not in text and '"start" >=' not in text  # the whole table, as asked
+
+
+def test_max_scan_gb_is_for_athena_only(tmp_path: Any) -> None:
+    result = run_cli("detect", "--store", str(tmp_path), "--max-scan-gb", "1")
+    assert result.code == 2 and "--max-scan-gb applies to --engine athena" in result.stderr

@@ -23,7 +23,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[int, dic
     out = {}
     for cid in case_ids():
         snap, log = write_case(cid, tmp_path_factory.mktemp(cid))
-        doc = run_json("explain", "--snapshot", str(snap), "--per-record", str(log))
+        doc = run_json("explain", "--snapshot", str(snap), "--per-record", "--fixes", "all", str(log))
         out[cid] = {e["record_index"]: e for e in doc["explanations"]}
     return out
 
@@ -123,7 +123,7 @@ def test_grouped_mode_counts_identical_tuples(tmp_path: Path) -> None:
     snap, log = write_case("T01", tmp_path)
     lines = log.read_text().splitlines()
     log.write_text("\n".join([lines[0], lines[1], lines[1], lines[1]]) + "\n")
-    doc = run_json("explain", "--snapshot", str(snap), str(log))
+    doc = run_json("explain", "--snapshot", str(snap), "--per-tuple", str(log))
     assert len(doc["explanations"]) == 1
     assert doc["explanations"][0]["records"] == 3 and doc["explanations"][0]["record_index"] == 1
     assert doc["summary"]["records"] == 3 and doc["summary"]["by_code"] == {"SG_INGRESS_NO_MATCH": 3}

@@ -13,8 +13,8 @@ def test_explain_store_matches_explain_files(tmp_path: Path) -> None:
     store = tmp_path / "store"
     ingest = run("ingest", str(log), "--store", str(store))
     assert ingest.exit_code == 0, ingest.output
-    from_store = run_json("explain", "--snapshot", str(snap), "--store", str(store))
-    from_file = run_json("explain", "--snapshot", str(snap), str(log))
+    from_store = run_json("explain", "--snapshot", str(snap), "--per-tuple", "--store", str(store))
+    from_file = run_json("explain", "--snapshot", str(snap), "--per-tuple", str(log))
     key = [(e["record_index"], e["code"], e["packet"]) for e in from_store["explanations"]]
     assert key == [(e["record_index"], e["code"], e["packet"]) for e in from_file["explanations"]]
     assert key == [(5, "LIKELY_POST_CLOSE", "response"), (6, "LIKELY_POST_CLOSE", "response")]
@@ -40,15 +40,20 @@ def test_explain_bad_snapshot_is_one_sentence(tmp_path: Path) -> None:
 def test_explain_unknown_interface(tmp_path: Path) -> None:
     snap, log = write_case("T01", tmp_path)
     log.write_text(log.read_text().replace("eni-0a1b2c3d4e5f60010", "eni-0ffffffffffffffff"))
-    (e,) = run_json("explain", "--snapshot", str(snap), str(log))["explanations"]
+    (e,) = run_json("explain", "--snapshot", str(snap), "--per-tuple", str(log))["explanations"]
     assert e["verdict"] == "unexplained" and e["code"] == "UNKNOWN_INTERFACE"
+    assert e["intent"] == "unexplained"
 
 
 def test_explain_table_format(tmp_path: Path) -> None:
     snap, log = write_case("T09", tmp_path)
-    result = run("explain", "--snapshot", str(snap), str(log), "--format", "table")
+    result = run("explain", "--snapshot", str(snap), "--per-tuple", str(log), "--format", "table")
     assert result.exit_code == 0
     assert "1 distinct tuples explained" in result.output and "create-network-acl-entry" in result.output
+    causes = run("explain", "--snapshot", str(snap), str(log), "--format", "table")
+    assert causes.exit_code == 0
+    assert "1 rejected records from 1 causes (1 likely-misconfiguration)" in causes.output
+    assert "fix: Add outbound entry" in causes.output and "create-network-acl-entry" in causes.output
 
 
 def test_check_passes_and_blocks(tmp_path: Path) -> None:
@@ -121,7 +126,7 @@ def test_large_output_is_streamed_compact_json(tmp_path: Path) -> None:
     header, line = log.read_text().splitlines()[:2]
     lines = [line.replace(" 50000 22 ", f" {40000 + i} 22 ") for i in range(1200)]
     log.write_text("\n".join([header, *lines]) + "\n")
-    result = run("explain", "--snapshot", str(snap), str(log), "--format", "json")
+    result = run("explain", "--snapshot", str(snap), "--per-tuple", "--fixes", "all", str(log), "--format", "json")
     assert result.exit_code == 0
     assert result.stdout.count("\n") == 1  # one compact line beyond 1000 entries
     doc = json.loads(result.stdout)

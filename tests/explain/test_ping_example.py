@@ -122,7 +122,7 @@ def test_without_the_accepted_ping_the_lone_reply_reads_as_a_request(tmp_path: P
     log.write_text("\n".join([header, lines[1]]) + "\n")
     snap = tmp_path / "snap.json"
     snap.write_text(json.dumps(_snapshot()))
-    (e,) = run_json("explain", "--snapshot", str(snap), str(log))["explanations"]
+    (e,) = run_json("explain", "--snapshot", str(snap), "--per-tuple", str(log))["explanations"]
     assert e["packet"] == "request"
     assert [b["layer"] for b in e["blockers"]] == ["security-group", "network-acl"]
     assert e["code"] == "SG_EGRESS_NO_MATCH"

@@ -83,8 +83,8 @@ def test_interrupted_ingest_resumes_without_duplicates_or_loss(tmp_path: Path, m
     calls = {"n": 0}
     real_commit = Store.writer
 
-    def failing_writer(self: Store):  # type: ignore[no-untyped-def]
-        writer = real_commit(self)
+    def failing_writer(self: Store, **kwargs):  # type: ignore[no-untyped-def]
+        writer = real_commit(self, **kwargs)
         original = writer.commit
 
         def commit(entries, **kwargs):  # type: ignore[no-untyped-def]
@@ -122,9 +122,13 @@ def test_commit_interrupted_after_its_journal_is_rolled_forward(tmp_path: Path) 
     from vpcflow.store import ManifestEntry
 
     writer.commit([ManifestEntry(uri=src.uri, version=src.version, size=src.size, rows=10)])
+    writer.close()  # the crashed process's lock goes with it
     assert store.journal_path.exists()
     store.recover = original  # type: ignore[method-assign]
-    assert count(tmp_path / "s") == 10  # connect() rolls the journal forward
+    count(tmp_path / "s")  # a reader changes nothing (an ingest may hold the lock)
+    assert store.journal_path.exists()
+    Store(tmp_path / "s").writer().close()  # the next writer rolls the journal forward, under the lock
+    assert count(tmp_path / "s") == 10
     assert not store.journal_path.exists()
     assert list(store.manifest()) == [src.uri]
 
@@ -147,13 +151,14 @@ def test_truncated_gzip_keeps_the_lines_before_the_break(tmp_path: Path) -> None
     assert count(store, f"SELECT max(source_line) FROM flows WHERE source_object = '{full}'") == kept["rows"]
 
 
-def test_not_a_flow_log_leaves_the_store_untouched(tmp_path: Path) -> None:
+def test_a_file_named_that_is_not_a_flow_log_leaves_the_store_untouched(tmp_path: Path) -> None:
     store = tmp_path / "s"
     write_gz(tmp_path / "in" / "a.log.gz", [record(1)])
-    (tmp_path / "in" / "notes.txt").write_text("Dear team,\nplease find the quarterly numbers attached.\n")
-    result = run_cli("ingest", str(tmp_path / "in"), "--store", str(store))
+    notes = tmp_path / "in" / "notes.txt"
+    notes.write_text("Dear team,\nplease find the quarterly numbers attached.\n")
+    result = run_cli("ingest", str(tmp_path / "in" / "a.log.gz"), str(notes), "--store", str(store))
     assert result.code == 2
-    assert result.stderr.strip() == f"vpcflow: {tmp_path / 'in' / 'notes.txt'} is not a flow log."
+    assert result.stderr.strip() == f"vpcflow: {notes} is not a flow log."
     assert not store.exists()
 
 

@@ -11,6 +11,7 @@ import boto3
 from tests.explain.helpers import run, run_json
 from vpcflow.policy import Flow, evaluate_flow
 from vpcflow.snapshot import load_snapshot
+from vpcflow.snapshot.conntrack import tracking_timeouts
 
 
 def _build(ec2: Any) -> dict[str, str]:
@@ -96,3 +97,20 @@ def test_operations_the_endpoint_lacks_are_recorded_not_hidden(aws: str, tmp_pat
     skipped = json.loads(out.read_text())["SnapshotMetadata"]["Skipped"]
     assert all(s.endswith(".") for s in skipped)
     assert any("Block Public Access" in s for s in skipped)
+
+
+def test_snapshot_records_instance_types_for_tracking_timeouts(aws: str, tmp_path: Path) -> None:
+    """describe_instances' Reservations give each interface's instance type, hence its tracking default."""
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    ids = _build(ec2)
+    subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [ids["vpc"]]}])["Subnets"][0]["SubnetId"]
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="m5.large", SubnetId=subnet)
+    out = tmp_path / "snap.json"
+    assert run("snapshot", "--vpc-id", ids["vpc"], "-o", str(out)).exit_code == 0
+    raw = json.loads(out.read_text())
+    assert [i["InstanceType"] for r in raw["Reservations"] for i in r["Instances"]] == ["m5.large"]
+    snap = load_snapshot(out)
+    attached = [e for e in snap.enis.values() if e.instance_id]
+    assert attached and all(snap.instance_types[e.instance_id or ""] == "m5.large" for e in attached)
+    assert tracking_timeouts(snap, attached[0]).tcp_established == 432000

@@ -96,6 +96,6 @@ def test_file_errors_are_one_sentence(tmp_path: Path) -> None:
         load_snapshot(bad)
     with pytest.raises(InputError, match="Cannot read the snapshot"):
         load_snapshot(tmp_path / "missing.json")
-    bad.write_text('{"Reservations": []}')
+    bad.write_text('{"Buckets": []}')  # an S3 listing, not EC2 describe output
     with pytest.raises(InputError, match="none of the EC2 describe keys"):
         load_snapshot(bad)

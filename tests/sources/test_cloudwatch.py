@@ -180,9 +180,9 @@ def test_two_flow_logs_with_different_formats(group: dict[str, list[dict[str, An
 def test_missing_log_group_is_one_sentence(aws: str) -> None:
     with pytest.raises(AwsAccessError) as err:
         list(list_cloudwatch_sources("/no/such/group", log_format=CUSTOM))
-    assert err.value.sentence == (
-        "AWS refused listing the log streams of log group /no/such/group: "
-        "ResourceNotFoundException: The specified log group does not exist."
+    assert (
+        err.value.sentence
+        == "The log group /no/such/group does not exist in region us-east-1 (check the name and --region)."
     )
 
 

@@ -84,7 +84,7 @@ def test_ingest_from_cloudwatch(aws: str, tmp_path: Path, capsys: pytest.Capture
         ),
         (
             "cloudwatch://no-such-group",
-            "vpcflow: No flow log delivers to log group no-such-group, so its format is unknown: pass --log-format.\n",
+            "vpcflow: The log group no-such-group does not exist in region us-east-1 (check the name and --region).\n",
         ),
     ],
 )
@@ -106,9 +106,9 @@ def test_missing_group_with_log_format(aws: str, tmp_path: Path, capsys: pytest.
         str(tmp_path),
     )
     assert code == 2
-    assert err == (
-        "vpcflow: AWS refused listing the log streams of log group no-such-group: "
-        "ResourceNotFoundException: The specified log group does not exist.\n"
+    assert (
+        err
+        == "vpcflow: The log group no-such-group does not exist in region us-east-1 (check the name and --region).\n"
     )
 
 

@@ -25,9 +25,11 @@ COMMANDS: dict[str, str] = {
     "explain": "explain",
     "ingest": "ingest",
     "query": "query",
+    "report": "report",
     "simulate": "simulate",
     "snapshot": "snapshot",
     "stats": "stats",
+    "store": "store",
 }
 
 
@@ -57,7 +59,9 @@ def main(argv: list[str] | None = None) -> Any:
     try:
         code = cli.main(args=argv, prog_name="vpcflow", standalone_mode=False)
     except VpcflowError as err:
-        click.echo(f"vpcflow: {err.sentence}", err=True)
+        from vpcflow.cli.output import echo
+
+        echo(f"vpcflow: {err.sentence}", err=True)  # the sentence may quote a value from the input
         sys.exit(err.exit_code)
     except click.exceptions.Exit as ex:
         sys.exit(ex.exit_code)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import click
 
 from vpcflow.engines.athena_ddl import TableSpec, create_table
@@ -56,3 +58,13 @@ def ddl(**opts: str) -> None:
         start_date=opts["start_date"],
     )
     click.echo(create_table(spec) + ";")
+    click.echo(f"vpcflow: then: {shlex.join(detect_command(spec))}", err=True)
+
+
+def detect_command(spec: TableSpec) -> list[str]:
+    """The detect command that reads this table with the partition pruning its layout allows."""
+    args = ["vpcflow", "detect", "--engine", "athena", "--database", spec.database, "--table", spec.table]
+    args += ["--athena-layout", spec.layout] if spec.layout != "default" else []
+    args += ["--athena-hourly"] if spec.hourly else []
+    args += ["--log-format", spec.log_format] if spec.log_format else []
+    return [*args, "--workgroup", "WORKGROUP", "--since", "YYYY-MM-DD"]

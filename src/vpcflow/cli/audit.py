@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from vpcflow.cli.output import dumps, emit_rows, resolve_format, stderr_console
+from vpcflow.cli.output import Steps, dumps, echo, emit_rows, note, progress, resolve_format, verbosity_options
 from vpcflow.coverage.evaluate import AuditOptions
 from vpcflow.coverage.model import ALL_LEVELS, DEFAULT_LEVELS, AuditResult
 from vpcflow.coverage.scope import ScopeRequest
@@ -120,13 +120,12 @@ def audit_options(kw: dict[str, Any]) -> AuditOptions:
     )
 
 
-def progress_printer(enabled: bool) -> Callable[[str, int, int], None] | None:
-    if not enabled:
-        return None
-    console = stderr_console()
+def progress_printer(steps: Steps) -> Callable[[str, int, int], None]:
+    """The audit's (what, done, total) callback drawn on a progress bar (nothing when not a terminal)."""
 
     def show(what: str, done: int, total: int) -> None:
-        console.print(f"[dim]read {what} ({done}/{total})[/dim]", highlight=False)
+        steps.total(total)
+        steps.advance(1, f"read {what}")
 
     return show
 
@@ -134,12 +133,13 @@ def progress_printer(enabled: bool) -> Callable[[str, int, int], None] | None:
 def run_live_audit(kw: dict[str, Any], session_name: str = "vpcflow-audit") -> tuple[AuditResult, Any, Any]:
     from vpcflow.coverage.audit import run_audit
 
-    return run_audit(
-        scope_request(kw, session_name),
-        audit_options(kw),
-        max_workers=int(kw.get("max_workers") or 8),
-        progress=progress_printer(stderr_console().is_terminal),
-    )
+    with progress("reading accounts and regions") as steps:
+        return run_audit(
+            scope_request(kw, session_name),
+            audit_options(kw),
+            max_workers=int(kw.get("max_workers") or 8),
+            progress=progress_printer(steps),
+        )
 
 
 def write_result(result: AuditResult, fmt: str, output: Path | None) -> None:
@@ -156,7 +156,14 @@ def write_result(result: AuditResult, fmt: str, output: Path | None) -> None:
                 writer.writeheader()
                 writer.writerows(rows)
             return
-        emit_rows(rows, fmt, cols, title="VPC flow log coverage" if fmt == "table" else None)
+        # on a narrow terminal the reason matters more than which account and region (all one, often)
+        emit_rows(
+            rows,
+            fmt,
+            cols,
+            title="VPC flow log coverage" if fmt == "table" else None,
+            drop_first=("flow_logs", "name", "type", "region", "account"),
+        )
         return
     if fmt == "json":
         payload: Any = result.to_dict()
@@ -172,17 +179,15 @@ def write_result(result: AuditResult, fmt: str, output: Path | None) -> None:
 
 
 def report_summary(result: AuditResult) -> None:
-    console = stderr_console()
     s = result.summary()
     parts = ", ".join(f"{k} {n}" for k, n in s["by_verdict"].items())
-    console.print(
+    note(
         f"{s['resources']} resources in {len(s['accounts'])} account(s), {len(s['regions'])} region(s): {parts or 'none'}"
-        + (f"; {result.api_calls} API calls" if result.api_calls else ""),
-        highlight=False,
+        + (f"; {result.api_calls} API calls" if result.api_calls else "")
     )
     for err in result.errors:
         where = " ".join(x for x in (err.account_id, err.region) if x)
-        console.print(f"vpcflow: {where + ': ' if where else ''}{err.message}", highlight=False)
+        echo(f"vpcflow: {where + ': ' if where else ''}{err.message}", err=True)
 
 
 @click.command("audit")
@@ -210,12 +215,13 @@ def report_summary(result: AuditResult) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the result to this file instead of stdout.",
 )
+@verbosity_options
 @click.pass_context
 def command(ctx: click.Context, **kw: Any) -> None:
     """Grade every VPC, subnet, ENI and transit gateway in scope: is its rejected traffic logged and delivered?
 
     Verdicts: COMPLIANT, NO_FLOW_LOG, ACCEPT_ONLY, NOT_ACTIVE, DELIVERY_FAILED, DESTINATION_MISSING,
-    ROLE_INVALID, NO_RECENT_DATA, SHARED_VPC. Exit code 1 if any resource is not compliant.
+    ROLE_INVALID, NO_RECENT_DATA, SHARED_VPC (and, for Terraform, TRAFFIC_TYPE_MISSING). Exit code 1 if any resource is not compliant.
     """
     fmt = kw.pop("fmt") or resolve_format(None)
     output = kw.pop("output")

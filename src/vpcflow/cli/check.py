@@ -104,23 +104,22 @@ def command(
     result = check_flow(snap, flow)
     fmt = resolve_format(fmt)
     if fmt == "json":
-        emit_json(result)
+        emit_json(result.to_json())
     else:
-        rows = []
-        for part in ("request", "response"):
-            for hop in result[part]:
-                rows.append(
-                    {
-                        "packet": part,
-                        "hop": f"{hop['side']} {hop['layer']} {hop['direction']}",
-                        "resource": hop["resource_id"],
-                        "interface": hop.get("interface_id", ""),
-                        "rule": hop["rule"],
-                        "verdict": "allow" if hop["allowed"] else "BLOCK",
-                    }
-                )
-        emit_rows(rows, "table", title=result["message"])
-        for fix in result["fixes"]:
-            click.echo(f"fix: {fix['summary']}\n  {fix['aws_cli']}")
-    if not result["allowed"]:
+        rows = [
+            {
+                "packet": part,
+                "hop": f"{hop.side} {hop.layer} {hop.direction}",
+                "resource": hop.resource_id,
+                "interface": hop.interface_id or "",
+                "rule": hop.rule,
+                "verdict": "allow" if hop.allowed else "BLOCK",
+            }
+            for part, hops in (("request", result.request), ("response", result.response))
+            for hop in hops
+        ]
+        emit_rows(rows, "table", title=result.message)
+        for fix in result.fixes:
+            click.echo(f"fix: {fix.summary}\n  {fix.aws_cli}")
+    if not result.allowed:
         ctx.exit(1)

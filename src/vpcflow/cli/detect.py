@@ -1,8 +1,9 @@
 """``vpcflow detect``: run the detection catalog (and the user's rules) over flow logs.
 
 A thin wrapper: options become a DetectConfig, an engine and a rule list; the library runs them; this
-module prints the findings in the chosen format and sets the exit code (1 when a finding reaches
-``--fail-on``).
+module prints the findings in the chosen format and sets the exit code: 1 when a finding reaches
+``--fail-on`` (``low`` by default, so a pipeline gates on findings as on every vpcflow command; ``none``
+reports without failing), 2 on bad input.
 """
 
 from __future__ import annotations
@@ -11,22 +12,38 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from vpcflow.cli.output import dumps, emit_rows, format_option, resolve_format, stderr_console
+from vpcflow.cli.output import (
+    detail,
+    dumps,
+    emit_rows,
+    format_option,
+    note,
+    progress,
+    resolve_format,
+    verbosity_options,
+    warn,
+)
 from vpcflow.detect.config import load_config
 from vpcflow.detect.loader import load_rules
 from vpcflow.detect.model import SEVERITIES, Rule, severity_rank
 from vpcflow.detect.runner import DEFAULT_MAX_FINDINGS, DetectResult, Explainer, check_config, rendered_sql, run_rules
 from vpcflow.detect.testing import run_all_tests
 from vpcflow.detect.threats import load_threat_list
+from vpcflow.engines.athena_scan import GB, ScanMeter
 from vpcflow.engines.base import Engine
+
+if TYPE_CHECKING:
+    from vpcflow.engines.athena import AthenaEngine
 from vpcflow.errors import InputError, PartialFailure
 from vpcflow.timeparse import parse_utc
 
 FORMATS = ("table", "json", "jsonl", "ocsf", "asff")
+DEFAULT_FAIL_ON = "low"
+"""Exit 1 on findings of this severity or more unless told otherwise: info findings are notes, not problems."""
 
 
 def _when(value: str | None, option: str) -> datetime | None:
@@ -57,7 +74,7 @@ def _engine(opts: dict[str, Any], since: datetime | None, until: datetime | None
             table = load_records(
                 list(opts["files"]),
                 log_format=opts["log_format"],
-                on_problem=lambda s: click.echo(f"vpcflow: {s}", err=True),
+                on_problem=lambda s: warn(f"vpcflow: {s}"),
             )
             return DuckDBEngine(connect_table(_with_partitions(table)), since=since, until=until)
         if not opts["store_dir"]:
@@ -79,42 +96,65 @@ def _engine(opts: dict[str, Any], since: datetime | None, until: datetime | None
                 until=until,
             )
         )
-    from vpcflow.engines.athena import AthenaEngine
+    return _athena_engine(opts, since, until)
 
-    if not (opts["workgroup"] or opts["output"]):
+
+def _athena_engine(
+    opts: dict[str, Any], since: datetime | None, until: datetime | None, *, checked: bool = True
+) -> AthenaEngine:
+    """Athena bills every byte a query scans: a run without a start date must be asked for (--all-time).
+    Unchecked, the engine only renders SQL (--show-sql)."""
+    from vpcflow.engines.athena import AthenaEngine
+    from vpcflow.engines.athena_ddl import PartitionScheme
+
+    if checked and not (opts["workgroup"] or opts["output"]):
         raise InputError("--engine athena needs --workgroup or --output s3://bucket/prefix/ for query results.")
+    if checked and since is None and not opts["all_time"]:
+        raise InputError(
+            "--engine athena needs --since (each rule scans every day from then on), or --all-time to scan the whole table."
+        )
+    budget = opts["max_scan_gb"]
     return AthenaEngine(
         database=opts["database"],
         table=opts["table"],
         workgroup=opts["workgroup"],
         output=opts["output"],
         log_format=opts["log_format"],
-        layout=opts["athena_layout"],
+        partitions=PartitionScheme(opts["athena_layout"], opts["athena_hourly"]),
         since=since,
         until=until,
+        meter=ScanMeter(budget=int(budget * GB) if budget is not None else None),
     )
 
 
-def _report_spark(engine: Engine, err: Any) -> None:
+def _report_spark(engine: Engine) -> None:
     """The session really in use (master, shuffle partitions) and the files it reads, on stderr."""
     from vpcflow.engines.spark import SparkEngine
 
     if isinstance(engine, SparkEngine) and engine.info is not None:
-        line = f"vpcflow: {engine.info.describe()}; {len(engine.files)} delivery file(s) in the window."
-        err.print(line, soft_wrap=True)
+        note(f"vpcflow: {engine.info.describe()}; {len(engine.files)} delivery file(s) in the window.")
 
 
-def _spark_after_run(engine: Engine, result: DetectResult, opts: dict[str, Any], err: Any) -> None:
+def _spark_after_run(engine: Engine, result: DetectResult, opts: dict[str, Any]) -> None:
     """What the Spark read left out, and the findings written with --findings-out."""
     from vpcflow.engines.spark import SparkEngine
 
     if not isinstance(engine, SparkEngine):
         return
     for w in engine.warnings:
-        err.print(f"vpcflow: warning: {w}")
+        warn(w)
     if opts["findings_out"]:
         n = engine.write_findings(result.findings, opts["findings_out"], opts["findings_format"])
-        err.print(f"vpcflow: wrote {n} findings to {opts['findings_out']} ({opts['findings_format']}, by day).")
+        note(f"vpcflow: wrote {n} findings to {opts['findings_out']} ({opts['findings_format']}, by day).")
+
+
+def _scan_meter(engine: Engine) -> ScanMeter | None:
+    """The bytes-scanned count of an engine that bills by scan (Athena), else None."""
+    if engine.name != "athena":
+        return None
+    from vpcflow.engines.athena import AthenaEngine
+
+    return engine.meter if isinstance(engine, AthenaEngine) else None
 
 
 def _with_partitions(table: Any) -> Any:
@@ -137,7 +177,9 @@ def _explainer(snapshot: str | None) -> Explainer | None:
     return make_explainer(snapshot)
 
 
-def _print_findings(result: DetectResult, rules: dict[str, Rule], fmt: str, opts: dict[str, Any]) -> None:
+def _print_findings(
+    result: DetectResult, rules: dict[str, Rule], fmt: str, opts: dict[str, Any], scanned: int | None = None
+) -> None:
     from vpcflow.report import findings as writers
 
     findings = result.findings
@@ -153,6 +195,7 @@ def _print_findings(result: DetectResult, rules: dict[str, Rule], fmt: str, opts
                         {"id": f.id, "rule_id": f.rule_id, "reason": s.reason} for f, s in result.suppressed
                     ],
                     "warnings": result.warnings,
+                    **({"bytes_scanned": scanned} if scanned is not None else {}),
                 }
             )
         )
@@ -176,13 +219,13 @@ def _print_findings(result: DetectResult, rules: dict[str, Rule], fmt: str, opts
             {
                 "severity": f.severity,
                 "rule": f.rule_id,
-                "first_seen": f.first_seen,
-                "last_seen": f.last_seen,
+                "first_seen": f.first_seen.strftime("%Y-%m-%d %H:%M") if f.first_seen else "",
                 "summary": f.summary,
             }
             for f in findings
         ]
-        emit_rows(rows, "table", columns=["severity", "rule", "first_seen", "last_seen", "summary"], title="Findings")
+        # last_seen, entities and counts are in --format json; the table keeps what fits a terminal
+        emit_rows(rows, "table", columns=["severity", "rule", "first_seen", "summary"], title="Findings")
 
 
 @click.command("detect")
@@ -232,6 +275,16 @@ def _print_findings(result: DetectResult, rules: dict[str, Rule], fmt: str, opts
     default="default",
     help="Athena: the table's S3 layout (for partition pruning).",
 )
+@click.option(
+    "--athena-hourly", is_flag=True, help="Athena: the table has hourly partitions (vpcflow athena ddl --hourly)."
+)
+@click.option(
+    "--max-scan-gb",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Athena: stop before a rule would take the data scanned past this many GB (10^9 bytes).",
+)
+@click.option("--all-time", is_flag=True, help="Athena: scan the whole table (otherwise --since is required).")
 @click.option("--log-format", default=None, help="The flow log's format string (${version} ${account-id} …).")
 @click.option(
     "--rules",
@@ -273,9 +326,10 @@ def _print_findings(result: DetectResult, rules: dict[str, Rule], fmt: str, opts
 )
 @click.option(
     "--fail-on",
-    type=click.Choice(SEVERITIES),
-    default=None,
-    help="Exit 1 if a finding at or above this severity exists.",
+    type=click.Choice([*SEVERITIES, "none"]),
+    default=DEFAULT_FAIL_ON,
+    show_default=True,
+    help="Exit 1 if a finding at or above this severity exists; 'none' always exits 0 when the run succeeds.",
 )
 @click.option("--asff-account", default=None, help="ASFF: the account that imports the findings.")
 @click.option("--asff-region", default=None, help="ASFF: the Security Hub region.")
@@ -285,6 +339,7 @@ def _print_findings(result: DetectResult, rules: dict[str, Rule], fmt: str, opts
     "--show-sql", default=None, metavar="RULE_ID", help="Print a rule's rendered SQL for the engine, and exit."
 )
 @format_option(choices=FORMATS)
+@verbosity_options
 @click.pass_context
 def command(ctx: click.Context, fmt: str | None, **opts: Any) -> None:
     """Run detections (port scans, sweeps, brute force, internal rejects, spikes, threat lists, log health)."""
@@ -295,7 +350,6 @@ def command(ctx: click.Context, fmt: str | None, **opts: Any) -> None:
     check_config(loaded, config)
     rules = _select(loaded, opts["only"])
     by_id = {r.id: r for r in rules}
-    err = stderr_console()
 
     if opts["list_rules"]:
         rows = [
@@ -332,21 +386,42 @@ def command(ctx: click.Context, fmt: str | None, **opts: Any) -> None:
         rule = by_id.get(opts["show_sql"])
         if rule is None:
             raise InputError(f"No rule {opts['show_sql']!r}; 'vpcflow detect --list-rules' lists them.")
+        import sqlglot
+
         from vpcflow.engines.base import parse
 
-        dialect = {"duckdb": "duckdb", "spark": "spark", "athena": "trino"}[opts["engine"]]
-        click.echo(parse(rendered_sql(rule, config)).sql(dialect=dialect, pretty=True))
+        sql = rendered_sql(rule, config)
+        if opts["engine"] == "athena":  # the text Athena receives: the table read through the date window
+            window = _when(opts["since"], "--since"), _when(opts["until"], "--until")
+            text = _athena_engine(opts, *window, checked=False).to_trino(sql)
+            click.echo(sqlglot.parse_one(text, read="trino").sql(dialect="trino", pretty=True))
+            return
+        dialect = {"duckdb": "duckdb", "spark": "spark"}[opts["engine"]]
+        click.echo(parse(sql).sql(dialect=dialect, pretty=True))
         return
 
     since, until = _when(opts["since"], "--since"), _when(opts["until"], "--until")
     if opts["findings_out"] and opts["engine"] != "spark":
         raise InputError("--findings-out writes through Spark: use it with --engine spark.")
+    if opts["max_scan_gb"] is not None and opts["engine"] != "athena":
+        raise InputError("--max-scan-gb applies to --engine athena, the engine that bills by the data scanned.")
     threats = load_threat_list(opts["threat_lists"]) if opts["threat_lists"] else None
     explainer = _explainer(opts["snapshot"])
     engine = _engine(opts, since, until)
-    _report_spark(engine, err)
+    meter = _scan_meter(engine)
+    _report_spark(engine)
     try:
-        with err.status("running detections…") as status:
+        with progress("running detections", total=len(rules)) as steps:
+            started: list[Rule] = []
+
+            def on_rule(rule: Rule) -> None:
+                if started:
+                    steps.advance()
+                started.append(rule)
+                steps.describe(f"running {rule.id}")
+                if meter is not None:
+                    meter.start_rule(rule.id)
+
             result = run_rules(
                 engine,
                 rules,
@@ -355,29 +430,47 @@ def command(ctx: click.Context, fmt: str | None, **opts: Any) -> None:
                 evidence=opts["evidence"],
                 max_findings=opts["max_findings"],
                 explainer=explainer,
-                on_rule=lambda r: status.update(f"running {r.id}…"),
+                on_rule=on_rule,
             )
-        _spark_after_run(engine, result, opts, err)
+        _spark_after_run(engine, result, opts)
     finally:
         engine.close()
 
-    _print_findings(result, by_id, resolve_format(fmt), opts)
+    if meter is not None:
+        for r in result.runs:
+            r.bytes_scanned = meter.by_rule.get(r.rule_id, 0)
+    _print_findings(result, by_id, resolve_format(fmt), opts, meter.total if meter is not None else None)
+    _report_runs(result, opts["engine"])
+    if meter is not None:
+        note(f"vpcflow: {meter.summary()}.")
+    if result.stopped:
+        raise PartialFailure(result.stopped)
     errors = [r for r in result.runs if r.status == "error"]
-    for w in result.warnings:
-        err.print(f"vpcflow: warning: {w}")
-    for r in result.runs:
-        if r.status == "skipped":
-            err.print(f"vpcflow: rule {r.rule_id} skipped: {r.message}")
-        elif r.status == "error":
-            err.print(f"vpcflow: rule {r.rule_id} failed: {r.message}")
-    ran = sum(1 for r in result.runs if r.status == "ok")
-    err.print(
-        f"vpcflow: {ran} rules ran on {opts['engine']}: {len(result.findings)} findings, "
-        f"{len(result.suppressed)} suppressed."
-    )
     if errors:
         raise PartialFailure(
             f"{len(errors)} of {len(result.runs)} rules failed: {', '.join(r.rule_id for r in errors)}."
         )
-    if opts["fail_on"] and any(severity_rank(f.severity) >= severity_rank(opts["fail_on"]) for f in result.findings):
+    if fails(result, opts["fail_on"]):
         ctx.exit(1)
+
+
+def fails(result: DetectResult, fail_on: str) -> bool:
+    """Whether the run gates a pipeline: a finding at or above ``fail_on`` (never with ``none``)."""
+    if fail_on == "none":
+        return False
+    return any(severity_rank(f.severity) >= severity_rank(fail_on) for f in result.findings)
+
+
+def _report_runs(result: DetectResult, engine: str) -> None:
+    """stderr: warnings and failures always, skipped rules and the summary unless --quiet, timings with -v."""
+    for w in result.warnings:
+        warn(w)
+    for r in result.runs:
+        if r.status == "error":
+            warn(f"vpcflow: rule {r.rule_id} failed: {r.message}")
+        elif r.status == "skipped" and not (result.stopped and r.message == result.stopped):
+            note(f"vpcflow: rule {r.rule_id} skipped: {r.message}")  # a stop is said once, by the caller
+        else:
+            detail(f"vpcflow: rule {r.rule_id}: {r.findings} findings, {r.suppressed} suppressed, {r.seconds:.2f} s")
+    ran = sum(1 for r in result.runs if r.status == "ok")
+    note(f"vpcflow: {ran} rules ran on {engine}: {len(result.findings)} findings, {len(result.suppressed)} suppressed.")

@@ -19,7 +19,7 @@ from vpcflow.cli.audit import (
     scope_options,
     scope_request,
 )
-from vpcflow.cli.output import dumps, emit_rows, resolve_format, stderr_console
+from vpcflow.cli.output import dumps, echo, emit_rows, note, progress, resolve_format, verbosity_options
 from vpcflow.coverage.model import Code, resource_type_of_id
 from vpcflow.coverage.plan import DEFAULT_LOG_GROUP, DEFAULT_ROLE_NAME, EnableOptions, Plan
 from vpcflow.errors import InputError, PartialFailure
@@ -120,6 +120,7 @@ def _plan_rows(plan: Plan) -> list[dict[str, Any]]:
     type=click.Choice(["table", "json"]),
     help="Plan output (default: table on a terminal, json otherwise).",
 )
+@verbosity_options
 @click.pass_context
 def command(ctx: click.Context, **kw: Any) -> None:
     """Plan, then (with --apply) create the flow logs that record rejected traffic, with their log group,
@@ -180,20 +181,19 @@ def command(ctx: click.Context, **kw: Any) -> None:
         levels = ",".join(sorted({_level_of(str(resource_type_of_id(r))) for r in only}))
     kw["levels"] = levels
     aopts = audit_options(kw)
-    result, inventories, scope = run_audit(
-        scope_request(kw, "vpcflow-enable"),
-        aopts,
-        max_workers=int(kw["max_workers"]),
-        progress=progress_printer(stderr_console().is_terminal),
-    )
+    with progress("reading accounts and regions") as steps:
+        result, inventories, scope = run_audit(
+            scope_request(kw, "vpcflow-enable"),
+            aopts,
+            max_workers=int(kw["max_workers"]),
+            progress=progress_printer(steps),
+        )
     for scope_err in result.errors:
         where = " ".join(x for x in (scope_err.account_id, scope_err.region) if x)
-        stderr_console().print(f"vpcflow: {where}: {scope_err.message}", highlight=False)
+        echo(f"vpcflow: {where}: {scope_err.message}", err=True)
     sessions = {a.account_id: a for a in scope.accounts}
     if only is not None and kw["from_audit"] and not only:
-        stderr_console().print(
-            "vpcflow: the audit result has no non-compliant resource; nothing to do.", highlight=False
-        )
+        note("vpcflow: the audit result has no non-compliant resource; nothing to do.")
     plan = build_plan(result.verdicts, inventories, sessions, opts, only=only)
     if kw["emit"]:
         _emit(plan, kw["emit"], kw["out_dir"], kw.get("role_name"))
@@ -208,15 +208,13 @@ def command(ctx: click.Context, **kw: Any) -> None:
             ("action", "what", "account", "region", "resource", "reason"),
             title="vpcflow enable plan",
         )
-    console = stderr_console()
     for b in plan.blockers:
-        console.print(f"vpcflow: {b}", highlight=False)
+        echo(f"vpcflow: {b}", err=True)
     if not kw["do_apply"]:
-        console.print(
+        note(
             f"{plan.changes} change(s) planned; nothing changed. Run again with --apply to make them."
             if plan.changes
-            else "Nothing to change.",
-            highlight=False,
+            else "Nothing to change."
         )
         if plan.blockers:
             ctx.exit(1)
@@ -227,14 +225,14 @@ def command(ctx: click.Context, **kw: Any) -> None:
     if fmt == "json":
         click.echo(dumps({"plan": plan.to_dict(), "applied": report.to_dict()}))
     for line in report.done:
-        console.print(line, highlight=False)
+        note(line)
     for line in report.failed:
-        console.print(f"vpcflow: {line}", highlight=False)
+        echo(f"vpcflow: {line}", err=True)
     if report.failed:
         raise PartialFailure(
             f"{len(report.failed)} change(s) failed, {len(report.done)} made; the failures are listed above."
         )
-    console.print(f"{len(report.done)} change(s) made." if report.done else "Nothing to change.", highlight=False)
+    note(f"{len(report.done)} change(s) made." if report.done else "Nothing to change.")
 
 
 def _level_of(resource_type: str) -> str:
@@ -254,7 +252,7 @@ def _emit(plan: Plan, kind: str, out_dir: Path | None, role_name: str | None) ->
         return
     templates = to_cloudformation(plan)
     if not templates:
-        stderr_console().print("Nothing to create: no template.", highlight=False)
+        note("Nothing to create: no template.")
         return
     if len(templates) == 1 and out_dir is None:
         click.echo(next(iter(templates.values())), nl=False)
@@ -265,4 +263,4 @@ def _emit(plan: Plan, kind: str, out_dir: Path | None, role_name: str | None) ->
     for (acct, region), text in templates.items():
         path = out_dir / f"vpcflow-flow-logs-{acct}-{region}.yaml"
         path.write_text(text)
-        stderr_console().print(f"wrote {path}", highlight=False)
+        note(f"wrote {path}")

@@ -8,7 +8,7 @@ from typing import Any
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from vpcflow.cli.output import emit_json, emit_rows, format_option, resolve_format, stderr_console
+from vpcflow.cli.output import emit_json, emit_rows, format_option, note, resolve_format, stderr_console, warn
 from vpcflow.errors import InputError
 from vpcflow.simulate import EXAMPLES, example_paths, load_scenario, simulate, write_example
 from vpcflow.simulate.scenario import parse_seconds, parse_time
@@ -37,7 +37,10 @@ from vpcflow.simulate.scenario import parse_seconds, parse_time
 )
 @click.option("--bucket", help="With --to aws: write every S3 flow log into this bucket instead of its own.")
 @click.option(
-    "--labels", "labels_path", type=click.Path(dir_okay=False), help="Labels file (default OUT/labels.parquet)."
+    "--labels",
+    "labels_path",
+    type=click.Path(dir_okay=False),
+    help="Labels file (default OUT/labels.parquet; with --to aws and no --out, ./labels.parquet).",
 )
 @click.option("--seed", type=int, help="Random seed: the same seed, snapshot and scenario give the same files.")
 @click.option("--start", help="Override the scenario's start time (ISO-8601, UTC).")
@@ -89,6 +92,10 @@ def command(
     if destination == "folder" and not out:
         raise InputError("Give --out DIR for the simulated flow logs (or --to aws).")
     out_dir = Path(out) if out else None
+    if destination == "aws" and not (out or labels_path):
+        # the logs go to AWS; the ground truth still needs a home, so it lands here rather than nowhere
+        labels_path = "labels.parquet"
+        note("vpcflow: the labels (ground truth) go to ./labels.parquet; --labels FILE puts them elsewhere.")
     fmt = resolve_format(fmt)
     console = stderr_console()
     with Progress(
@@ -110,10 +117,10 @@ def command(
             labels=Path(labels_path) if labels_path else None,
             progress=lambda done: bar.update(task, completed=done),
         )
-    for note in result.notes:
-        click.echo(f"vpcflow: {note}", err=True)
+    for message in result.notes:
+        note(f"vpcflow: {message}")
     for warning in result.warnings:
-        click.echo(f"vpcflow: {warning}", err=True)
+        warn(f"vpcflow: {warning}")
     if fmt == "json":
         emit_json(result.to_json())
     else:

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-import click
+from pathlib import Path
 
-from vpcflow.cli.output import emit_json, emit_rows, format_option, resolve_format
+import click
+import duckdb
+
+from vpcflow.cli.output import emit_json, emit_rows, format_option, progress, resolve_format, verbosity_options
 from vpcflow.stats import summarize
-from vpcflow.store import connect
+from vpcflow.store import connect, read_failure
 
 
 @click.command("stats")
 @click.option("--store", "store_dir", required=True, type=click.Path(file_okay=False), help="Store folder.")
 @click.option("--top", default=10, show_default=True, help="How many top rejected sources and ports.")
 @format_option(choices=("table", "json"))
+@verbosity_options
 def command(store_dir: str, top: int, fmt: str | None) -> None:
     """Summarise a store: time range, accounts, VPCs, ENIs, ACCEPT/REJECT, health rows, top rejects."""
-    summary = summarize(connect(store_dir), top=top)
+    with progress("reading the store"):
+        try:
+            summary = summarize(connect(store_dir), top=top)
+        except duckdb.Error as err:
+            raise read_failure(err, Path(store_dir)) from err
     if resolve_format(fmt) == "json":
         emit_json(summary)
         return

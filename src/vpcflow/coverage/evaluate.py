@@ -245,15 +245,16 @@ class Evaluator:
         self.by_resource: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for fl in inv.flow_logs:
             self.by_resource[fl.get("ResourceId", "")].append(fl)
-        self._graded: dict[str, FlowLogEvidence] = {}
+        # keyed by the describe object itself: recorded or hand-assembled outputs repeat or omit FlowLogId
+        self._graded: dict[int, FlowLogEvidence] = {}
 
     # -- one flow log ---------------------------------------------------------------------------
     def grade(self, fl: dict[str, Any]) -> FlowLogEvidence:
-        fid = fl.get("FlowLogId", "")
-        if fid in self._graded:
-            return self._graded[fid]
+        if id(fl) in self._graded:
+            return self._graded[id(fl)]
         inv, opts = self.inv, self.opts
         resource_id = fl.get("ResourceId", "")
+        fid = fl.get("FlowLogId") or f"unnamed flow log on {resource_id or 'no resource'}"
         dtype = fl.get("LogDestinationType") or "cloud-watch-logs"
         group, _ = log_group_of(fl, inv.region)
         destination = fl.get("LogDestination") or (group if dtype == "cloud-watch-logs" else None)
@@ -262,7 +263,7 @@ class Evaluator:
         in_grace = age is not None and age < opts.grace
         traffic = fl.get("TrafficType")
         is_tgw = resource_id.startswith("tgw-")
-        fresh = inv.freshness.get(fid)
+        fresh = inv.freshness.get(fl["FlowLogId"]) if fl.get("FlowLogId") else None
         ev = FlowLogEvidence(
             flow_log_id=fid,
             resource_id=resource_id,
@@ -299,16 +300,21 @@ class Evaluator:
         checks.append(self._role_check(fl, dtype))
         # 5. delivery status
         dstatus = fl.get("DeliverLogsStatus")
+        error = fl.get("DeliverLogsErrorMessage")
         if dstatus == "FAILED":
-            err = fl.get("DeliverLogsErrorMessage") or "no error message"
-            checks.append(Check(Code.DELIVERY_FAILED, False, f"DeliverLogsStatus FAILED: {err}"))
+            checks.append(
+                Check(Code.DELIVERY_FAILED, False, f"DeliverLogsStatus FAILED: {error or 'no error message'}")
+            )
+        elif error:  # AWS reports the error with the status; an error alone still means delivery failed
+            status_text = f"DeliverLogsStatus {dstatus}" if dstatus else "no DeliverLogsStatus"
+            checks.append(Check(Code.DELIVERY_FAILED, False, f"delivery error {error!r} ({status_text})"))
         else:
             checks.append(
                 Check(Code.DELIVERY_FAILED, True if dstatus else None, f"DeliverLogsStatus {dstatus or 'not reported'}")
             )
         # 6. data freshness
         checks.append(self._freshness_check(fl, fresh, age, in_grace))
-        self._graded[fid] = ev
+        self._graded[id(fl)] = ev
         return ev
 
     def _destination_check(self, fl: dict[str, Any], dtype: str, in_grace: bool) -> Check:
@@ -418,22 +424,22 @@ class Evaluator:
                 f"checked in account {r.owner_id}",
             )
         evidence: list[FlowLogEvidence] = []
-        levels: dict[str, str] = {}
+        levels: list[str] = []  # parallel to evidence: flow log ids need not be unique
         for fl, inherited, level in self._covering(r):
             base = self.grade(fl)
             ev = FlowLogEvidence(**{**base.__dict__, "inherited_from": inherited, "checks": list(base.checks)})
             evidence.append(ev)
-            levels[ev.flow_log_id] = level
+            levels.append(level)
         notes = self._notes(r)
-        good = [e for e in evidence if not e.failures]
+        good = [i for i, e in enumerate(evidence) if not e.failures]
         if good:
-            best = good[0]
-            how = "its own flow log" if levels[best.flow_log_id] == "own" else f"the flow log of {best.inherited_from}"
+            best, best_level = evidence[good[0]], levels[good[0]]
+            how = "its own flow log" if best_level == "own" else f"the flow log of {best.inherited_from}"
             msg = f"rejected traffic is recorded by {how} {best.flow_log_id} ({best.traffic_type or 'all traffic'} to {best.destination_type})"
             unverified = [c.detail for c in best.checks if c.ok is None]
             if unverified:
                 notes.extend(unverified)
-            return Verdict(r, Code.COMPLIANT, msg, evidence, notes, covered_by=levels[best.flow_log_id])
+            return Verdict(r, Code.COMPLIANT, msg, evidence, notes, covered_by=best_level)
         if r.resource_type == ResourceType.VPC:
             by_subnets = self._covered_by_all_subnets(r)
             if by_subnets:

@@ -14,8 +14,8 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from vpcflow import __version__
 from vpcflow.coverage.model import AuditResult, Code, ResourceType, Verdict
+from vpcflow.report import envelope
 
 CIS_REQUIREMENTS: tuple[tuple[str, str], ...] = (
     ("1.2.0", "2.9"),
@@ -42,14 +42,15 @@ ASFF_RESOURCE_TYPE = {
 }
 
 SEVERITY = {
-    Code.COMPLIANT: "INFORMATIONAL",
-    Code.SHARED_VPC: "INFORMATIONAL",
-    Code.NO_RECENT_DATA: "LOW",
+    Code.COMPLIANT: "info",
+    Code.SHARED_VPC: "info",
+    Code.NO_RECENT_DATA: "low",
 }
-# Everything else is MEDIUM, the severity Security Hub gives EC2.6.
+# Everything else is medium, the severity Security Hub gives EC2.6.
 
 REMEDIATION_TEXT = {
     Code.NO_FLOW_LOG: "Create a flow log with TrafficType REJECT or ALL (vpcflow enable).",
+    Code.TRAFFIC_TYPE_MISSING: 'Set traffic_type = "REJECT" or "ALL" on the aws_flow_log: AWS requires it.',
     Code.ACCEPT_ONLY: "Replace the ACCEPT-only flow log with one recording ALL traffic (vpcflow enable).",
     Code.NOT_ACTIVE: "Replace the inactive flow log (vpcflow enable).",
     Code.DESTINATION_MISSING: "Re-create the destination, or replace the flow log with one to an existing destination.",
@@ -67,10 +68,6 @@ def cis_requirements() -> list[str]:
 
 def related_requirements() -> list[str]:
     return [*cis_requirements(), f"AWS Foundational Security Best Practices v1.0.0/{SECURITY_CONTROL_ID}"]
-
-
-def _iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def row(v: Verdict) -> dict[str, Any]:
@@ -101,6 +98,13 @@ def _finding_id(v: Verdict) -> str:
     return f"{r.arn}/{GENERATOR_ID}"
 
 
+def _status(v: Verdict) -> str:
+    """The compliance status in ASFF's words: a shared VPC is judged in its owner's account."""
+    if v.code == Code.COMPLIANT:
+        return "PASSED"
+    return "NOT_AVAILABLE" if v.code == Code.SHARED_VPC else "FAILED"
+
+
 def asff(result: AuditResult, now: datetime | None = None) -> list[dict[str, Any]]:
     """AwsSecurityFinding objects for ``securityhub:BatchImportFindings`` (custom-integration ProductArn).
 
@@ -113,24 +117,22 @@ def asff(result: AuditResult, now: datetime | None = None) -> list[dict[str, Any
         if v.source == "terraform":
             continue
         r = v.resource
-        status = "PASSED" if v.code == Code.COMPLIANT else ("NOT_AVAILABLE" if v.code == Code.SHARED_VPC else "FAILED")
-        label = SEVERITY.get(v.code, "MEDIUM")
+        status = _status(v)
         fields: dict[str, str] = {
             "vpcflow/ReasonCode": str(v.code),
-            "vpcflow/Version": __version__,
             "vpcflow/FlowLogIds": " ".join(e.flow_log_id for e in v.evidence) or "none",
         }
         if v.covered_by:
             fields["vpcflow/CoveredBy"] = v.covered_by
         for i, e in enumerate(v.evidence[:10]):
             fields[f"vpcflow/FlowLog{i}"] = f"{e.flow_log_id} {e.traffic_type or 'ALL'} {e.destination_type} {e.cause}"
-        details: dict[str, Any] = {}
         resource: dict[str, Any] = {
             "Type": ASFF_RESOURCE_TYPE[r.resource_type],
             "Id": r.arn,
             "Partition": r.partition,
             "Region": r.region,
         }
+        details: dict[str, Any] = {}
         if r.resource_type == ResourceType.VPC:
             details = {"AwsEc2Vpc": {"State": "available"}}
         elif r.resource_type == ResourceType.SUBNET and r.vpc_id:
@@ -139,58 +141,50 @@ def asff(result: AuditResult, now: datetime | None = None) -> list[dict[str, Any
             details = {"Other": {"TransitGatewayId": r.transit_gateway_id or "", "AttachmentId": r.resource_id}}
         if details:
             resource["Details"] = details
-        description = f"{r.resource_type} {r.resource_id}: {v.message}"
-        finding: dict[str, Any] = {
-            "SchemaVersion": "2018-10-08",
-            "Id": _finding_id(v),
-            "ProductArn": f"arn:{r.partition}:securityhub:{r.region}:{r.account_id}:product/{r.account_id}/default",
-            "ProductName": "vpcflow",
-            "CompanyName": "vpcflow",
-            "GeneratorId": GENERATOR_ID,
-            "AwsAccountId": r.account_id,
-            "Region": r.region,
-            "Types": [
-                "Software and Configuration Checks/Industry and Regulatory Standards/CIS AWS Foundations Benchmark",
-                "Software and Configuration Checks/AWS Security Best Practices",
-            ],
-            "CreatedAt": _iso(now),
-            "UpdatedAt": _iso(now),
-            "Severity": {"Label": label, "Original": str(v.code)},
-            "Title": TITLE,
-            "Description": description[:1024],
-            "Remediation": {"Recommendation": {"Text": REMEDIATION_TEXT[v.code][:512], "Url": REMEDIATION_URL}},
-            "ProductFields": fields,
-            "Resources": [resource],
-            "Compliance": {
-                "Status": status,
-                "RelatedRequirements": related_requirements(),
-                "SecurityControlId": SECURITY_CONTROL_ID,
-                "StatusReasons": [{"ReasonCode": str(v.code), "Description": v.message[:2048]}],
-            },
-            "Workflow": {"Status": "RESOLVED" if status == "PASSED" else "NEW"},
-            "RecordState": "ACTIVE",
-        }
-        out.append(finding)
+        out.append(
+            envelope.asff(
+                finding_id=_finding_id(v),
+                generator_id=GENERATOR_ID,
+                account_id=r.account_id,
+                region=r.region,
+                types=[
+                    "Software and Configuration Checks/Industry and Regulatory Standards/CIS AWS Foundations Benchmark",
+                    "Software and Configuration Checks/AWS Security Best Practices",
+                ],
+                title=TITLE,
+                description=f"{r.resource_type} {r.resource_id}: {v.message}",
+                severity_name=SEVERITY.get(v.code, "medium"),
+                severity_original=str(v.code),
+                resources=[resource],
+                created=now,
+                product_fields=fields,
+                workflow="RESOLVED" if status == "PASSED" else "NEW",
+                Remediation={"Recommendation": {"Text": REMEDIATION_TEXT[v.code][:512], "Url": REMEDIATION_URL}},
+                Compliance={
+                    "Status": status,
+                    "RelatedRequirements": related_requirements(),
+                    "SecurityControlId": SECURITY_CONTROL_ID,
+                    "StatusReasons": [{"ReasonCode": str(v.code), "Description": v.message[:2048]}],
+                },
+            )
+        )
     return out
 
 
 OCSF_STATUS = {"PASSED": (1, "Pass"), "FAILED": (3, "Fail"), "NOT_AVAILABLE": (0, "Unknown")}
-OCSF_SEVERITY = {"INFORMATIONAL": (1, "Informational"), "LOW": (2, "Low"), "MEDIUM": (3, "Medium"), "HIGH": (4, "High")}
 
 
 def ocsf(result: AuditResult, now: datetime | None = None) -> list[dict[str, Any]]:
     """OCSF 1.1.0 Compliance Finding events (class_uid 2003, category_uid 2, activity Create)."""
     now = now or result.generated_at or datetime.now(UTC)
-    ms = int(now.timestamp() * 1000)
     out = []
     for v in result.verdicts:
         r = v.resource
-        astatus = "PASSED" if v.code == Code.COMPLIANT else ("NOT_AVAILABLE" if v.code == Code.SHARED_VPC else "FAILED")
+        astatus = _status(v)
         status_id, status_name = OCSF_STATUS[astatus]
-        sev_id, sev_name = OCSF_SEVERITY[SEVERITY.get(v.code, "MEDIUM")]
-        uid = hashlib.sha256(_finding_id(v).encode()).hexdigest()[:32] if v.source != "terraform" else r.resource_id
+        terraform = v.source == "terraform"
         resource: dict[str, Any] = {
-            "uid": r.arn if v.source != "terraform" else r.resource_id,
+            "uid": r.resource_id if terraform else r.arn,
             "name": r.name or r.resource_id,
             "type": ASFF_RESOURCE_TYPE[r.resource_type],
             "region": r.region,
@@ -204,51 +198,36 @@ def ocsf(result: AuditResult, now: datetime | None = None) -> list[dict[str, Any
                 "flow_logs": [e.to_dict() for e in v.evidence],
             },
         }
-        event = {
-            "class_uid": 2003,
-            "class_name": "Compliance Finding",
-            "category_uid": 2,
-            "category_name": "Findings",
-            "activity_id": 1,
-            "activity_name": "Create",
-            "type_uid": 200301,
-            "type_name": "Compliance Finding: Create",
-            "time": ms,
-            "severity_id": sev_id,
-            "severity": sev_name,
-            "status_id": 4 if astatus == "PASSED" else 1,
-            "status": "Resolved" if astatus == "PASSED" else "New",
-            "message": v.message,
-            "metadata": {
-                "version": "1.1.0",
-                "product": {"name": "vpcflow", "vendor_name": "vpcflow", "version": __version__},
-                "log_name": "vpcflow-audit",
-            },
-            "cloud": {
-                "provider": "AWS",
-                "region": r.region,
-                "account": {"uid": r.account_id, "type": "AWS Account", "type_id": 10},
-            },
-            "finding_info": {
-                "uid": uid,
-                "title": TITLE,
-                "desc": f"{r.resource_type} {r.resource_id}: {v.message}",
-                "types": [str(v.code)],
-                "created_time": ms,
-                "product_uid": GENERATOR_ID,
-            },
-            "compliance": {
-                "control": SECURITY_CONTROL_ID,
-                "requirements": related_requirements(),
-                "standards": ["CIS AWS Foundations Benchmark", "AWS Foundational Security Best Practices"],
-                "status_id": status_id,
-                "status": status_name,
-                "status_code": str(v.code),
-                "status_detail": v.message,
-            },
-            "remediation": {"desc": REMEDIATION_TEXT[v.code], "references": [REMEDIATION_URL]},
-            "resources": [resource],
-            "unmapped": {"notes": v.notes, "covered_by": v.covered_by, "source": v.source},
-        }
-        out.append(event)
+        out.append(
+            envelope.ocsf(
+                class_uid=2003,
+                class_name="Compliance Finding",
+                time=now,
+                severity_name=SEVERITY.get(v.code, "medium"),
+                message=v.message,
+                finding_info={
+                    "uid": r.resource_id if terraform else hashlib.sha256(_finding_id(v).encode()).hexdigest()[:32],
+                    "title": TITLE,
+                    "desc": f"{r.resource_type} {r.resource_id}: {v.message}",
+                    "types": [str(v.code)],
+                    "product_uid": GENERATOR_ID,
+                },
+                resources=[resource],
+                region=r.region,
+                account_id=r.account_id,
+                log_name="vpcflow-audit",
+                status="Resolved" if astatus == "PASSED" else "New",
+                compliance={
+                    "control": SECURITY_CONTROL_ID,
+                    "requirements": related_requirements(),
+                    "standards": ["CIS AWS Foundations Benchmark", "AWS Foundational Security Best Practices"],
+                    "status_id": status_id,
+                    "status": status_name,
+                    "status_code": str(v.code),
+                    "status_detail": v.message,
+                },
+                remediation={"desc": REMEDIATION_TEXT[v.code], "references": [REMEDIATION_URL]},
+                unmapped={"notes": v.notes, "covered_by": v.covered_by, "source": v.source},
+            )
+        )
     return out

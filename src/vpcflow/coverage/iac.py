@@ -32,6 +32,8 @@ _ROLE_REF = re.compile(r"\baws_iam_role\.([A-Za-z0-9_-]+)(\[[^\]]*\])?\.arn\b")
 _VAR = re.compile(r"^\$\{var\.([A-Za-z0-9_-]+)\}$")
 _SERVICE = re.compile(r"Service\s*[=:]\s*\[?\s*\"([^\"]+)\"")
 _MODULE_OUT = re.compile(r"\bmodule\.([A-Za-z0-9_-]+)(\[[^\]]*\])?\.")
+_LOCAL = re.compile(r"\blocal\.([A-Za-z0-9_-]+)")
+_LOCAL_DEPTH = 16  # locals referring to locals: deeper chains are left unresolved (and a cycle ends)
 
 
 @dataclass
@@ -43,6 +45,7 @@ class TfFlowLog:
     destination: str | None
     role_problem: str | None = None
     unresolved: str | None = None  # the vpc_id expression when it could not be tied to a VPC
+    traffic_type_missing: bool = False  # the argument is absent (not merely an expression vpcflow cannot read)
 
 
 @dataclass
@@ -110,7 +113,16 @@ def _verdict(vpc: TfVpc, flow_logs: list[TfFlowLog]) -> Verdict:
             None,
             None,
         )
-        if f.traffic_type in ("REJECT", "ALL"):
+        if f.traffic_type_missing:
+            ev.checks.append(
+                Check(
+                    Code.TRAFFIC_TYPE_MISSING,
+                    False,
+                    "has no traffic_type, a required argument for a VPC flow log: AWS refuses it, the apply fails "
+                    'and no flow log is created (set traffic_type = "REJECT" or "ALL")',
+                )
+            )
+        elif f.traffic_type in ("REJECT", "ALL"):
             ev.checks.append(Check(Code.ACCEPT_ONLY, True, f"traffic_type {f.traffic_type}"))
         elif f.traffic_type is None:
             ev.checks.append(
@@ -145,7 +157,7 @@ def _verdict(vpc: TfVpc, flow_logs: list[TfFlowLog]) -> Verdict:
             vpc.notes,
             source="terraform",
         )
-    order = {Code.ACCEPT_ONLY: 0, Code.ROLE_INVALID: 1}
+    order = {Code.TRAFFIC_TYPE_MISSING: 0, Code.ACCEPT_ONLY: 0, Code.ROLE_INVALID: 1}
     closest = max(evidence, key=lambda e: order.get(e.cause, 0))
     failed = next(c for c in closest.checks if c.ok is False)
     return Verdict(
@@ -184,6 +196,18 @@ def _blocks(data: dict[str, Any], kind: str) -> list[tuple[str, str, dict[str, A
     return out
 
 
+def _with_locals(expr: str, local_values: dict[str, Any]) -> str:
+    """``expr`` with each ``local.NAME`` replaced by that local's expression, through chains of locals."""
+    for _ in range(_LOCAL_DEPTH):
+        replaced = _LOCAL.sub(
+            lambda m: str(local_values[m.group(1)]) if m.group(1) in local_values else m.group(0), expr
+        )
+        if replaced == expr:
+            break
+        expr = replaced
+    return expr
+
+
 def _literal(value: Any, variables: dict[str, Any]) -> Any:
     if isinstance(value, str):
         m = _VAR.match(value)
@@ -213,6 +237,11 @@ def scan_hcl(root: Path) -> tuple[list[TfVpc], list[TfFlowLog]]:
             for name, _, body in _blocks(data, "variable"):
                 if "default" in body:
                     variables[name] = body["default"]
+        local_values: dict[str, Any] = {}
+        for _, data in docs:
+            for block in data.get("locals", []):
+                if isinstance(block, dict):
+                    local_values.update(block)
         roles = {
             name: body for _, data in docs for rtype, name, body in _blocks(data, "resource") if rtype == "aws_iam_role"
         }
@@ -230,7 +259,9 @@ def scan_hcl(root: Path) -> tuple[list[TfVpc], list[TfFlowLog]]:
                     module_vpcs.setdefault(str(d), []).append(f"{scope}{rtype}.{name}")
                 elif rtype == "aws_flow_log":
                     flow_logs.append(
-                        _hcl_flow_log(f"{scope}aws_flow_log.{name}", scope, body, variables, roles, policy_docs)
+                        _hcl_flow_log(
+                            f"{scope}aws_flow_log.{name}", scope, body, variables, local_values, roles, policy_docs
+                        )
                     )
             for mname, _, body in _blocks(data, "module"):
                 source = str(body.get("source", ""))
@@ -265,6 +296,7 @@ def _hcl_flow_log(
     scope: str,
     body: dict[str, Any],
     variables: dict[str, Any],
+    local_values: dict[str, Any],
     roles: dict[str, dict[str, Any]],
     policy_docs: dict[str, dict[str, Any]],
 ) -> TfFlowLog:
@@ -272,9 +304,10 @@ def _hcl_flow_log(
     refs: list[str] = []
     unresolved = None
     if isinstance(vpc_expr, str):
-        refs = [f"{scope}{m.group(1)}.{m.group(2)}" for m in _REF.finditer(vpc_expr)]
+        resolved = _with_locals(vpc_expr, local_values)
+        refs = list(dict.fromkeys(f"{scope}{m.group(1)}.{m.group(2)}" for m in _REF.finditer(resolved)))
         if not refs:
-            unresolved = vpc_expr
+            unresolved = vpc_expr if resolved == vpc_expr else f"{vpc_expr} (= {resolved})"
     traffic = _literal(body.get("traffic_type"), variables)
     dtype = _literal(body.get("log_destination_type", "cloud-watch-logs"), variables) or "cloud-watch-logs"
     dest = body.get("log_destination") or body.get("log_group_name")
@@ -285,6 +318,7 @@ def _hcl_flow_log(
         str(dtype),
         str(dest) if dest else None,
         unresolved=unresolved,
+        traffic_type_missing="traffic_type" not in body,
     )
     role_expr = body.get("iam_role_arn")
     if isinstance(role_expr, str) and (m := _ROLE_REF.search(role_expr)) and m.group(1) in roles:
@@ -384,6 +418,8 @@ def scan_plan_json(data: dict[str, Any], where: str) -> tuple[list[TfVpc], list[
         fl = TfFlowLog(
             r.address, refs, traffic, v.get("log_destination_type") or "cloud-watch-logs", v.get("log_destination")
         )
+        # absent from the configuration and from the values: not set (an unknown value is in the configuration)
+        fl.traffic_type_missing = bool(conf) and traffic is None and "traffic_type" not in exprs
         if not refs and (v.get("vpc_id") or exprs.get("vpc_id")):
             fl.unresolved = str(v.get("vpc_id") or exprs.get("vpc_id", {}).get("references"))
         for ref in exprs.get("iam_role_arn", {}).get("references", []):
@@ -436,7 +472,9 @@ def _link_vpc(
             hits_addr = _link_vpc(parent, None, parent_refs, vpcs, config_root)
             if hits_addr:
                 return hits_addr
-    # a flow log inside a module instance that declares exactly one VPC (terraform-aws-modules/vpc: local.vpc_id)
-    if len(same_module) == 1 and fl.module:
+    # a flow log inside a module instance that declares exactly one VPC (terraform-aws-modules/vpc: local.vpc_id),
+    # or whose vpc_id is a local (the plan JSON does not carry locals' expressions) next to exactly one VPC
+    via_local = any(ref.startswith("local.") for ref in references)
+    if len(same_module) == 1 and (fl.module or via_local):
         return [same_module[0].address]
     return []

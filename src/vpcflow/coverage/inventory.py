@@ -108,34 +108,87 @@ def bucket_of(destination: str) -> tuple[str, str]:
     return bucket, (prefix + "/" if prefix else "")
 
 
+# The describe keys the audit reads, each with the id field every one of its objects must carry.
+AUDITED_KEYS: dict[str, str | None] = {
+    "Vpcs": "VpcId",
+    "Subnets": "SubnetId",
+    "NetworkInterfaces": "NetworkInterfaceId",
+    "FlowLogs": None,
+    "TransitGateways": "TransitGatewayId",
+    "TransitGatewayAttachments": "TransitGatewayAttachmentId",
+    "TransitGatewayVpcAttachments": "TransitGatewayAttachmentId",
+}
+
+
+def _describe_keys() -> frozenset[str]:
+    """Every key of the snapshot contract: one of them makes a file a snapshot (as ``check`` decides)."""
+    from vpcflow.snapshot.model import LIST_KEYS, OBJECT_KEYS
+
+    return frozenset((*LIST_KEYS, *OBJECT_KEYS, *AUDITED_KEYS))
+
+
+def _refuse_non_snapshot(obj: dict[str, Any], where: str) -> None:
+    keys = _describe_keys()
+    if any(k in obj for k in keys):
+        return
+    nested = next((k for k, v in obj.items() if isinstance(v, dict) and any(x in v for x in keys)), None)
+    hint = f" (the describe outputs seem to be nested under {nested!r}: give that object itself)" if nested else ""
+    raise InputError(
+        f"{where} has none of the EC2 describe keys (Vpcs, Subnets, NetworkInterfaces, FlowLogs, ...){hint}: "
+        "build one with 'vpcflow snapshot' or merge 'aws ec2 describe-*' outputs with jq -s add."
+    )
+
+
+def _describe_list(obj: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+    """The objects under ``key``, each checked to be an object with its id, so grading never trips on them."""
+    value = obj.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError(f"{where}: {key} must be a list of describe objects, not a {type(value).__name__}.")
+    id_field = AUDITED_KEYS[key]
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise InputError(f"{where}: {key}[{i}] is a {type(item).__name__}, not a describe object.")
+        if id_field and not isinstance(item.get(id_field), str):
+            raise InputError(f"{where}: {key}[{i}] has no {id_field}.")
+    return value
+
+
 def load_snapshot(path: Path, default_account: str | None = None) -> list[Inventory]:
     """Inventories from a snapshot file: one object or a list of objects (one per account/region).
 
     The account and region come from the object's ``AccountId``/``Region`` keys when present, else from
-    the resources (``OwnerId``, the subnet's ``AvailabilityZone``), else the defaults.
+    the resources (``OwnerId``, the subnet's ``AvailabilityZone``), else the defaults. A file that is not
+    a snapshot is refused rather than audited as "0 resources", which would pass a pipeline's gate.
     """
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise InputError(f"Cannot read snapshot {path}: {err}.") from err
     objects = data if isinstance(data, list) else [data]
+    if not objects:
+        raise InputError(f"Snapshot {path} is an empty list: it holds no describe outputs.")
     out: list[Inventory] = []
-    for obj in objects:
+    for n, obj in enumerate(objects):
+        where = f"Snapshot {path}" + (f" item {n}" if isinstance(data, list) else "")
         if not isinstance(obj, dict):
-            raise InputError(f"Snapshot {path} holds a {type(obj).__name__} where an object was expected.")
+            raise InputError(f"{where} holds a {type(obj).__name__} where an object was expected.")
+        _refuse_non_snapshot(obj, where)
+        lists = {key: _describe_list(obj, key, where) for key in AUDITED_KEYS}
         account = obj.get("AccountId") or _guess_account(obj) or default_account or "000000000000"
         region = obj.get("Region") or _guess_region(obj) or "unknown"
         out.append(
             Inventory(
                 account_id=str(account),
                 region=str(region),
-                vpcs=list(obj.get("Vpcs", [])),
-                subnets=list(obj.get("Subnets", [])),
-                network_interfaces=list(obj.get("NetworkInterfaces", [])),
-                flow_logs=list(obj.get("FlowLogs", [])),
-                transit_gateways=list(obj.get("TransitGateways", [])),
+                vpcs=list(lists["Vpcs"]),
+                subnets=list(lists["Subnets"]),
+                network_interfaces=list(lists["NetworkInterfaces"]),
+                flow_logs=list(lists["FlowLogs"]),
+                transit_gateways=list(lists["TransitGateways"]),
                 transit_gateway_attachments=list(
-                    obj.get("TransitGatewayAttachments") or obj.get("TransitGatewayVpcAttachments") or []
+                    lists["TransitGatewayAttachments"] or lists["TransitGatewayVpcAttachments"]
                 ),
                 offline=True,
             )

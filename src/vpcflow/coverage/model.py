@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from vpcflow.aws.partition import partition_of_region as partition_of_region  # plan and emit use it from here
+
 
 class Code(StrEnum):
     """Reason codes, in the order a flow log is checked (the first failure is a flow log's cause)."""
@@ -25,6 +27,9 @@ class Code(StrEnum):
     DELIVERY_FAILED = "DELIVERY_FAILED"
     NO_RECENT_DATA = "NO_RECENT_DATA"
     SHARED_VPC = "SHARED_VPC"
+    # Terraform only: an aws_flow_log without traffic_type, which AWS requires for a VPC, subnet or ENI,
+    # so the apply fails and no flow log exists (not an ACCEPT-only one)
+    TRAFFIC_TYPE_MISSING = "TRAFFIC_TYPE_MISSING"
 
 
 # A flow log's checks in order; a flow log that fails a later check got "further" than one that failed an
@@ -95,18 +100,6 @@ def resource_type_of_id(resource_id: str) -> ResourceType:
         if resource_id.startswith(prefix):
             return rtype
     raise ValueError(f"{resource_id!r} is not a VPC, subnet, ENI, transit gateway or attachment id")
-
-
-def partition_of_region(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    if region.startswith("us-iso-"):
-        return "aws-iso"
-    if region.startswith("us-isob-"):
-        return "aws-iso-b"
-    return "aws"
 
 
 @dataclass

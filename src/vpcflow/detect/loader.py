@@ -3,23 +3,70 @@ sidecar ``<name>.yaml``. Files whose name starts with ``_`` are shared SQL fragm
 
 Keeping the metadata inside the SQL file keeps a rule one reviewable file that still runs as plain SQL
 (the front matter is a comment); the sidecar form suits rules generated or shared with other tools.
+Either way the metadata is checked against one JSON Schema (``rule.schema.json``), so a misspelt key
+is an error naming it rather than a setting silently dropped, and each key has one way of being written.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import yaml
 
-from vpcflow.detect.model import SEVERITIES, VIEWS, Parameter, Rule, RuleTest, Technique
+from vpcflow.detect.model import Parameter, Rule, RuleTest, Technique
 from vpcflow.errors import InputError
 
 _FRONT = re.compile(r"\A\s*/\*\s*---\s*\n(?P<meta>.*?)\n\s*---\s*\*/\s*\n?", re.S)
-_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+RULE_SCHEMA: dict[str, Any] = json.loads((resources.files("vpcflow.detect") / "rule.schema.json").read_text())
+_VALIDATOR = jsonschema.Draft202012Validator(RULE_SCHEMA)
+
+
+def check_metadata(meta: Any, where: str) -> None:
+    """Fail with one sentence naming the first key that breaks the schema (an unknown key first)."""
+    errors = sorted(_VALIDATOR.iter_errors(meta), key=lambda e: (e.validator != "additionalProperties", list(e.path)))
+    if not errors:
+        return
+    err = errors[0]
+    at = ".".join(str(p) for p in err.absolute_path)
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        known = set(err.schema.get("properties", {}))
+        unknown = sorted(str(k) for k in err.instance if k not in known)
+        inside = f" in {at}" if at else ""
+        raise InputError(
+            f"The metadata of {where} has unknown key {unknown[0]!r}{inside} (known: {', '.join(sorted(known))})."
+        )
+    raise InputError(f"The metadata of {where}: {at or 'the top level'}: {_short(err)}.")
+
+
+_TYPE_WORDS = {
+    "object": "a mapping (for a parameter: {default: ..., description: ...})",
+    "array": "a list",
+    "string": "a text",
+    "boolean": "true or false",
+}
+
+
+def _short(err: jsonschema.ValidationError) -> str:
+    """The schema error in words a rule author reads (the value shortened)."""
+    if err.validator == "required":
+        return str(err.message).replace("is a required property", "is required")
+    value = repr(err.instance)
+    value = value if len(value) <= 60 else value[:57] + "..."
+    expected = {
+        "type": "must be " + _TYPE_WORDS.get(str(err.validator_value), str(err.validator_value)),
+        "enum": f"must be one of {', '.join(map(str, err.validator_value))}",
+        "pattern": f"must match {err.validator_value}",
+        "minLength": "must not be empty",
+    }.get(str(err.validator), str(err.message))
+    return f"{value} {expected}"
 
 
 def catalog_dir() -> Path:
@@ -35,61 +82,28 @@ def split_front_matter(text: str) -> tuple[dict[str, Any] | None, str]:
     return meta, text[match.end() :]
 
 
-def _tuple(value: Any) -> tuple[Any, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, list | tuple):
-        return tuple(value)
-    return (value,)
-
-
 def _rule_from(meta: dict[str, Any], sql: str, path: Path) -> Rule:
-    where = f"rule {path.name}"
-    if not isinstance(meta, dict):
-        raise InputError(f"The metadata of {where} is not a YAML mapping.")
-    for key in ("id", "title", "severity"):
-        if not meta.get(key):
-            raise InputError(f"The metadata of {where} lacks '{key}'.")
+    check_metadata(meta, f"rule {path.name}")
     rule_id = str(meta["id"])
-    if not _ID.match(rule_id):
-        raise InputError(f"Rule id {rule_id!r} in {path.name} must be lower-case letters, digits, '.', '_' or '-'.")
-    severity = str(meta["severity"]).lower()
-    if severity not in SEVERITIES:
-        raise InputError(f"Rule {rule_id} has severity {severity!r}; use one of {', '.join(SEVERITIES)}.")
-    params = meta.get("parameters") or {}
-    if not isinstance(params, dict):
-        raise InputError(f"The parameters of rule {rule_id} must be a mapping of name to default.")
+    severity = str(meta["severity"])
     parameters = tuple(
-        Parameter(
-            name,
-            spec.get("default") if isinstance(spec, dict) else spec,
-            str(spec.get("description", "")) if isinstance(spec, dict) else "",
-        )
-        for name, spec in params.items()
+        Parameter(name, spec["default"], spec.get("description", ""))
+        for name, spec in (meta.get("parameters") or {}).items()
     )
-    techniques = tuple(
-        Technique(str(t.get("id", "")), str(t.get("name", "")), str(t.get("tactic", "")))
-        for t in _tuple(meta.get("mitre"))
-        if isinstance(t, dict)
-    )
+    techniques = tuple(Technique(t["id"], t["name"], t["tactic"]) for t in meta.get("mitre") or [])
     evidence = meta.get("evidence") or {}
     evidence_from = str(evidence.get("from", "flows"))
-    if evidence_from not in VIEWS:
-        raise InputError(f"Rule {rule_id}: evidence.from must be one of {', '.join(VIEWS)}.")
-    tests = []
-    for i, t in enumerate(_tuple(meta.get("tests"))):
-        if not isinstance(t, dict) or t.get("expect") not in ("fire", "none"):
-            raise InputError(f"Rule {rule_id}: test {i + 1} needs 'expect: fire' or 'expect: none'.")
-        tests.append(
-            RuleTest(
-                name=str(t.get("name", f"test {i + 1}")),
-                expect=str(t["expect"]),
-                records=tuple(_tuple(t.get("records"))),
-                severity=t.get("severity"),
-                params=dict(t.get("params") or {}),
-                threat_list=tuple(str(x) for x in _tuple(t.get("threat_list"))),
-            )
+    tests = tuple(
+        RuleTest(
+            name=t["name"],
+            expect=t["expect"],
+            records=tuple(t["records"]),
+            severity=t.get("severity"),
+            params=dict(t.get("params") or {}),
+            threat_list=tuple(t.get("threat_list") or ()),
         )
+        for t in meta.get("tests") or []
+    )
     return Rule(
         id=rule_id,
         title=str(meta["title"]),
@@ -102,35 +116,43 @@ def _rule_from(meta: dict[str, Any], sql: str, path: Path) -> Rule:
         category=str(meta.get("category", "detection")),
         techniques=techniques,
         parameters=parameters,
-        false_positives=tuple(str(x) for x in _tuple(meta.get("false_positives"))),
+        false_positives=tuple(meta.get("false_positives") or ()),
         remediation=str(meta.get("remediation", "")).strip(),
-        references=tuple(str(x) for x in _tuple(meta.get("references"))),
-        entities=tuple(str(x) for x in _tuple(meta.get("entities"))),
-        counts=tuple(str(x) for x in _tuple(meta.get("counts"))),
+        references=tuple(meta.get("references") or ()),
+        entities=tuple(meta.get("entities") or ()),
+        counts=tuple(meta.get("counts") or ()),
         evidence_from=evidence_from,
-        evidence_match=tuple(str(x) for x in _tuple(evidence.get("match"))),
-        requires=tuple(str(x) for x in _tuple(meta.get("requires"))),
+        evidence_match=tuple(evidence.get("match") or ()),
+        requires=tuple(meta.get("requires") or ()),
         about_rejects=bool(meta.get("about_rejects", True)),
-        tests=tuple(tests),
+        tests=tests,
     )
 
 
 def load_rule(path: Path) -> Rule:
     """One rule from its ``.sql`` file (front matter) or its sidecar ``.yaml``."""
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(f"Cannot read rule file {path}: it is not UTF-8 text (byte {err.start}).") from err
     except OSError as err:
         raise InputError(f"Cannot read rule file {path}: {err.strerror}.") from err
+    sidecars = [p for p in (path.with_suffix(".yaml"), path.with_suffix(".yml")) if p.exists()]
     try:
         meta, sql = split_front_matter(text)
-        if meta is None:
-            for suffix in (".yaml", ".yml"):
-                sidecar = path.with_suffix(suffix)
-                if sidecar.exists():
-                    meta = yaml.safe_load(sidecar.read_text())
-                    break
+        if meta is not None and sidecars:
+            raise InputError(
+                f"Rule {path.name} has metadata in its front matter and in {sidecars[0].name}: keep one of them."
+            )
+        if meta is None and sidecars:
+            if len(sidecars) > 1:
+                raise InputError(f"Rule {path.name} has two sidecars, {sidecars[0].name} and {sidecars[1].name}.")
+            meta = yaml.safe_load(sidecars[0].read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise InputError(f"The metadata of rule {path.name} is not UTF-8 text (byte {err.start}).") from err
     except yaml.YAMLError as err:
-        raise InputError(f"The metadata of rule {path.name} is not valid YAML: {err}.") from err
+        problem = " ".join(str(err).split())
+        raise InputError(f"The metadata of rule {path.name} is not valid YAML: {problem}.") from err
     if meta is None:
         raise InputError(f"Rule {path.name} has no metadata: add a /* --- ... --- */ block or {path.stem}.yaml.")
     return _rule_from(meta, sql, path)

@@ -11,12 +11,12 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from vpcflow.detect.config import DetectConfig, Suppression, today
-from vpcflow.detect.loader import search_path
+from vpcflow.detect.config import DetectConfig, Suppression, param_type_error, today
+from vpcflow.detect.loader import catalog_dir, search_path
 from vpcflow.detect.model import SEVERITIES, Finding, Rule, severity_rank
 from vpcflow.detect.render import render
 from vpcflow.detect.shaping import finding_maker, plain_rows
-from vpcflow.engines.base import Engine, parse
+from vpcflow.engines.base import Engine, RunStopped, parse
 from vpcflow.errors import InputError
 
 EVIDENCE_COLUMNS: tuple[str, ...] = (
@@ -67,6 +67,7 @@ class RuleRun:
     message: str = ""
     total: int = 0  # rows the rule returned, before suppressions and the cap
     truncated: int = 0  # findings past --max-findings: counted, not returned
+    bytes_scanned: int | None = None  # engines that bill by scan (Athena): the rule's queries, evidence included
 
 
 @dataclass
@@ -75,6 +76,7 @@ class DetectResult:
     suppressed: list[tuple[Finding, Suppression]] = field(default_factory=list)
     runs: list[RuleRun] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    stopped: str = ""  # why the run ended before its last rule (the engine's scan budget), else empty
 
 
 def rule_params(rule: Rule, config: DetectConfig, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -85,6 +87,8 @@ def rule_params(rule: Rule, config: DetectConfig, extra: dict[str, Any] | None =
             if name not in params:
                 known = ", ".join(sorted(params)) or "none"
                 raise InputError(f"Rule {rule.id} has no parameter {name!r} (its parameters: {known}).")
+            if why := param_type_error(params[name], value):
+                raise InputError(f"Rule {rule.id} parameter {name} must be {why}.")
             params[name] = value
     return params
 
@@ -97,6 +101,12 @@ def check_config(rules: Iterable[Rule], config: DetectConfig) -> None:
             raise InputError(f"The configuration names rule {rule_id!r}, which is not loaded; --list-rules lists them.")
     for rule_id in config.params:
         rule_params(by_id[rule_id], config)
+    for i, sup in enumerate(config.suppressions, start=1):
+        if not any(sup.applies_to(rule_id) for rule_id in by_id):
+            raise InputError(
+                f"Suppression {i} ({sup.reason}) names rule {sup.rule!r}, which matches no loaded rule; "
+                "--list-rules lists them."
+            )
 
 
 def used_columns(rules: Iterable[Rule], config: DetectConfig) -> set[str]:
@@ -122,23 +132,32 @@ def attach_evidence(engine: Engine, rule: Rule, findings: Sequence[Finding], lim
     """Add up to ``limit`` records to each finding: the records of its entities within its time span.
 
     One query per batch of findings (engines that take a large key table get them all at once): each
-    query is a join over the records, so its count, not the findings', sets the cost.
+    query is a join over the records, so its count, not the findings', sets the cost. Batches are cut
+    in time order, so an engine that reads by time (Athena's date partitions) reads each day about once.
     """
     match = [m for m in rule.evidence_match]
     if limit <= 0 or not findings or not match:
         return
     cols = ", ".join(f'e."{c}"' if c == "end" else f"e.{c}" for c in EVIDENCE_COLUMNS)
     on = " AND ".join([f"e.{m} = k.{m}" for m in match] + ["e.start >= k.fs", "e.start <= k.ls"])
+    # first records first; every shown column breaks ties, so the choice never rests on an engine's row order
+    first = ("start", "source_object", "source_line")
+    order = ", ".join(
+        f'e."{c}" NULLS LAST' if c == "end" else f"e.{c} NULLS LAST"
+        for c in (*first, *(c for c in EVIDENCE_COLUMNS if c not in first))
+    )
     sql = (
         f"SELECT * FROM (SELECT k.fid, {cols}, row_number() OVER (PARTITION BY k.fid "
-        f"ORDER BY e.start, e.source_object, e.source_line) AS rn FROM {rule.evidence_from} AS e "
+        f"ORDER BY {order}) AS rn FROM {rule.evidence_from} AS e "
         f"JOIN {KEYS_TABLE} AS k ON {on}) AS x WHERE rn <= {int(limit)} ORDER BY fid, rn"
     )
     size = int(getattr(engine, "evidence_batch", EVIDENCE_BATCH))
-    for start in range(0, len(findings), size):
-        batch = [f for f in findings[start : start + size] if f.first_seen is not None and f.last_seen is not None]
-        if not batch:
-            continue
+    timed = sorted(
+        (f for f in findings if f.first_seen is not None and f.last_seen is not None),
+        key=lambda f: (f.first_seen, f.last_seen),
+    )
+    for start in range(0, len(timed), size):
+        batch = timed[start : start + size]
         keys: dict[str, list[Any]] = {"fid": list(range(len(batch)))}
         keys["fs"] = [f.first_seen for f in batch]
         keys["ls"] = [f.last_seen for f in batch]
@@ -203,7 +222,10 @@ def run_rules(
     prepare = getattr(engine, "prepare", None)
     if prepare is not None:
         prepare(used_columns(rules, config))
-    for rule in rules:
+    lock_down = getattr(engine, "lock_down", None)
+    if lock_down is not None and any(r.path.parent != catalog_dir() for r in rules):
+        lock_down()  # rules from --rules run read-only: no files, no extension installs (issue 13)
+    for index, rule in enumerate(rules):
         if on_rule:
             on_rule(rule)
         if rule.id in config.disabled:
@@ -225,6 +247,10 @@ def run_rules(
         except InputError as err:
             result.runs.append(RuleRun(rule.id, "error", seconds=time.perf_counter() - started, message=err.sentence))
             continue
+        except RunStopped as stop:
+            result.stopped = stop.sentence
+            result.runs += [RuleRun(r.id, "skipped", message=stop.sentence) for r in rules[index:]]
+            break
         run.seconds = time.perf_counter() - started
         result.findings.extend(kept)
         result.runs.append(run)

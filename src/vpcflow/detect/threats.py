@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from vpcflow.detect.config import read_text
 from vpcflow.errors import InputError
 
 THREAT_SCHEMA = pa.schema(
@@ -60,10 +61,7 @@ def parse_threat_list(text: str, source: str = "threat list") -> pa.Table:
 def load_threat_list(paths: Iterable[str | Path]) -> pa.Table:
     tables = []
     for path in paths:
-        try:
-            text = Path(path).read_text()
-        except OSError as err:
-            raise InputError(f"Cannot read threat list {path}: {err.strerror}.") from err
+        text = read_text(path, "threat list")
         tables.append(parse_threat_list(text, str(path)))
     if not tables:
         return THREAT_SCHEMA.empty_table()

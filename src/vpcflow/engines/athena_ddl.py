@@ -11,6 +11,7 @@ Partition columns are prefixed ``p_`` so they never clash with record fields (``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from vpcflow.errors import InputError
 from vpcflow.records import catalog
@@ -20,6 +21,66 @@ ATHENA_TYPES = {"int32": "int", "int64": "bigint", "string": "string", "timestam
 """start/end are Unix seconds in the files; the engine turns them into timestamps."""
 
 LAYOUTS = ("default", "hive")
+
+DELIVERY_SLACK = timedelta(hours=1)
+"""How far a record's folder can be from its start time. AWS writes a file every 5 minutes with the
+records of the last minutes (a record spans up to a 10-minute aggregation interval) into the folder of
+the file's time, so a record's folder is within a quarter of an hour of its start; an hour covers that."""
+
+
+@dataclass(frozen=True)
+class PartitionScheme:
+    """The partition columns of the table ``vpcflow athena ddl`` creates, and the predicate on them that
+    makes Athena read only the folders of a time window (partition pruning)."""
+
+    layout: str = "default"  # default | hive
+    hourly: bool = False
+
+    def columns(self) -> list[str]:
+        cols = ["p_account", "p_region"]
+        cols += ["p_year", "p_month", "p_day"] if self.layout == "hive" else ["p_date"]
+        return cols + (["p_hour"] if self.hourly else [])
+
+    def folder_columns(self) -> list[tuple[str, str]]:
+        """The columns naming a folder's date, most significant first, with the strftime format of each."""
+        cols = (
+            [("p_year", "%Y"), ("p_month", "%m"), ("p_day", "%d")]
+            if self.layout == "hive"
+            else [("p_date", "%Y/%m/%d")]
+        )
+        return cols + ([("p_hour", "%H")] if self.hourly else [])
+
+    def window(self, since: datetime | None, until: datetime | None) -> list[str]:
+        """Predicates on the partition columns keeping the folders that can hold records starting in the window.
+
+        Each column gets a plain range where the window allows one (Athena prunes projected partitions
+        on comparisons of a column with constants); a comparison of the folder's date, column by
+        column, then makes the bounds exact (all of December, not all of every month of the year).
+        """
+        lo = since - DELIVERY_SLACK if since else None
+        hi = until + DELIVERY_SLACK if until else None
+        columns = self.folder_columns()
+        preds: list[str] = []
+        for bound, op in ((lo, ">="), (hi, "<=")):
+            if bound is None:
+                continue
+            values = [(c, bound.strftime(f)) for c, f in columns]
+            other = hi if op == ">=" else lo
+            for (column, value), (_, fmt) in zip(values, columns, strict=True):
+                preds.append(f"{column} {op} '{value}'")
+                if other is None or other.strftime(fmt) != value:
+                    break  # the columns below vary within the window: no range of their own
+            if len(values) > 1:
+                preds.append(_lexicographic(values, op))
+        return list(dict.fromkeys(preds))
+
+
+def _lexicographic(values: list[tuple[str, str]], op: str) -> str:
+    """``(c1, c2, …) op (v1, v2, …)`` in the order of dates, written as comparisons of single columns."""
+    (column, value), rest = values[0], values[1:]
+    if not rest:
+        return f"{column} {op} '{value}'"
+    return f"({column} {op[0]} '{value}' OR ({column} = '{value}' AND {_lexicographic(rest, op)}))"
 
 
 @dataclass(frozen=True)
@@ -35,10 +96,12 @@ class TableSpec:
     table: str = "vpc_flow_logs"
     start_date: str = "2024/01/01"
 
+    @property
+    def partitions(self) -> PartitionScheme:
+        return PartitionScheme(self.layout, self.hourly)
+
     def partition_columns(self) -> list[str]:
-        cols = ["p_account", "p_region"]
-        cols += ["p_year", "p_month", "p_day"] if self.layout == "hive" else ["p_date"]
-        return cols + (["p_hour"] if self.hourly else [])
+        return self.partitions.columns()
 
 
 def layout_columns(log_format: str | None) -> Layout:

@@ -16,7 +16,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from vpcflow.errors import InputError
+from vpcflow.errors import InputError, VpcflowError
 from vpcflow.store import DERIVED_VIEWS
 
 
@@ -115,3 +115,8 @@ def values_cte(table: pa.Table) -> str:
         return f"SELECT {nulls} WHERE FALSE"
     body = ", ".join("(" + ", ".join(lit(r[c], types[c]) for c in cols) + ")" for r in rows)
     return f"SELECT * FROM (VALUES {body}) AS t({', '.join(cols)})"
+
+
+class RunStopped(VpcflowError):
+    """An engine must not run more queries (a scan budget or the workgroup's limit was reached): the run
+    ends with the findings it has, and the sentence says why."""

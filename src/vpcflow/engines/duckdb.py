@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -34,6 +35,7 @@ class DuckDBEngine:
         self.until = until
         self._registered: dict[str, pa.Table] = {}
         self._prepared = False
+        self.store_root: Path | None = None  # named in the error when a store file is damaged
 
     @classmethod
     def for_store(
@@ -41,7 +43,9 @@ class DuckDBEngine:
     ) -> DuckDBEngine:
         from vpcflow.store import connect
 
-        return cls(connect(store_dir), since=since, until=until)
+        engine = cls(connect(store_dir), since=since, until=until)
+        engine.store_root = Path(store_dir)
+        return engine
 
     def prepare(self, columns: set[str]) -> None:
         """Read the columns the rules use into memory once, so each rule scans memory, not Parquet.
@@ -65,6 +69,12 @@ class DuckDBEngine:
             for statement in view_statements("SELECT * FROM vpcflow_flows", temporary=True):
                 self.con.execute(statement)
         except duckdb.Error as err:
+            if self.store_root is not None:
+                from vpcflow.store import StoreDamaged, read_failure
+
+                failure = read_failure(err, self.store_root)
+                if isinstance(failure, StoreDamaged):
+                    raise failure from err
             raise InputError(f"DuckDB could not read the records: {str(err).splitlines()[0]}") from err
         self._prepared = True
 
@@ -80,6 +90,12 @@ class DuckDBEngine:
             raise InputError(f"DuckDB could not run the query: {str(err).splitlines()[0]}") from err
         cols = [d[0] for d in rel.description or []]
         return [dict(zip(cols, row, strict=True)) for row in rel.fetchall()]
+
+    def lock_down(self) -> None:
+        """From now on the SQL reads only what is loaded: no files, no extension installs, no way back."""
+        from vpcflow.store import lock_down
+
+        lock_down(self.con)
 
     def register(self, name: str, table: pa.Table) -> None:
         self._registered[name] = table  # keep a reference: DuckDB reads it lazily

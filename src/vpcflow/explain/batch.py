@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from vpcflow.explain.core import Explainer, RecordKey
+from vpcflow.explain.classes import class_index
+from vpcflow.explain.core import Explainer
+from vpcflow.explain.model import Explanation, RecordKey
 from vpcflow.snapshot import Snapshot
 
 KEY_COLUMNS = (
@@ -50,7 +52,7 @@ WINDOW_SQL = "CASE g.protocol WHEN 6 THEN 432000 WHEN 17 THEN 180 WHEN 1 THEN 60
 
 @dataclass
 class ExplainRun:
-    explanations: list[dict[str, Any]] = field(default_factory=list)
+    explanations: list[Explanation] = field(default_factory=list)
     records: int = 0
     distinct: int = 0
     evaluations: int = 0
@@ -62,8 +64,8 @@ class ExplainRun:
         by_code: Counter[str] = Counter()
         by_verdict: Counter[str] = Counter()
         for e in self.explanations:
-            by_code[e["code"]] += e["records"]
-            by_verdict[e["verdict"]] += e["records"]
+            by_code[e.code] += e.records
+            by_verdict[e.verdict] += e.records
         return {
             "records": self.records,
             "distinct_tuples": self.distinct,
@@ -86,20 +88,59 @@ def _projection(con: duckdb.DuckDBPyConnection, relation: str) -> str:
     return ", ".join(parts)
 
 
-def explain_relation(
+@dataclass
+class GroupedTuples:
+    """The distinct tuples of a relation (or its records, per record), columnar, with their context facts."""
+
+    columns: dict[str, list[Any]]
+    first_source: list[str | None]
+    first_line: list[int]
+    rows: int
+    sql_seconds: float
+    table: pa.Table | None = field(default=None, repr=False)  # the same columns, as Arrow
+    _rows: list[tuple[Any, ...]] | None = field(default=None, repr=False)  # the key columns as row tuples
+
+    def key(self, i: int, explainer: Explainer) -> RecordKey:
+        """The tuple's key; ``explainer`` judges the idle gap against the interface's tracking timeout."""
+        if self._rows is None:
+            cols = self.columns
+            self._rows = list(zip(*(cols[c] for c in KEY_COLUMNS), strict=True))
+        row = self._rows[i]
+        idle = self.columns["idle_seconds"][i]
+        expired = idle is not None and explainer.tracking_expired(
+            row[0], row[7], idle, self.columns["reverse_accepts"][i] > 1
+        )
+        # positional: the row holds KEY_COLUMNS, RecordKey's first fields in that order
+        context = (bool(self.columns["reverse_accepted"][i]), bool(self.columns["busy_with_other_peers"][i]), expired)
+        return RecordKey(*(row + context))
+
+    def placement(self, i: int) -> dict[str, Any]:
+        """Where the tuple's first record is, how many records it has, and when they were seen."""
+        line = self.first_line[i]
+        return {
+            "record_index": line if line >= 0 else None,
+            "source": self.first_source[i] or None,
+            "records": self.columns["n"][i],
+            "first_seen": self.columns["first_seen"][i],
+            "last_seen": self.columns["last_seen"][i],
+        }
+
+
+def group_tuples(
     con: duckdb.DuckDBPyConnection,
-    snapshot: Snapshot,
     records: str,
     context: str | None = None,
     *,
     per_record: bool = False,
     include_accepted: bool = False,
-    progress: Callable[[int, int], None] | None = None,
-) -> ExplainRun:
-    """Explain the REJECT records (and ACCEPTs when ``include_accepted``) of the relation ``records``.
+    light: bool = False,
+) -> GroupedTuples:
+    """One row per distinct tuple of the REJECT records (and ACCEPTs when ``include_accepted``) of
+    ``records``; per source line with ``per_record``. ``context`` is the relation searched for reverse
+    ACCEPTs and concurrent traffic (default: ``records``).
 
-    ``context`` is the relation searched for reverse ACCEPTs and concurrent traffic (default: ``records``).
-    Without ``per_record`` identical tuples share one entry whose ``records`` counts them.
+    ``light`` (for causes, which name no record): no first record per tuple, and first/last seen as
+    epoch seconds, not text; finding the first (source, line) costs as much as the grouping itself.
     """
     context = context or records
     actions = "('REJECT', 'ACCEPT')" if include_accepted else "('REJECT')"
@@ -110,16 +151,21 @@ def explain_relation(
     # to its last record (exactly per record with per_record).
     group_cols = ", ".join(f'"{c}"' for c in KEY_COLUMNS if c != "tcp_flags")
     identity = ", source_object, source_line" if per_record else ""
+    if light:
+        seen = """struct_pack(o := '', l := -1) AS first, CAST(epoch(min(start)) AS BIGINT) AS first_seen,
+               CAST(epoch(max("end")) AS BIGINT) AS last_seen,"""
+    else:
+        seen = """min(struct_pack(o := coalesce(source_object, ''), l := coalesce(source_line, -1))) AS first,
+               strftime(min(start), '%Y-%m-%dT%H:%M:%SZ') AS first_seen,
+               strftime(max("end"), '%Y-%m-%dT%H:%M:%SZ') AS last_seen,"""
     sql = f"""
     WITH base AS (
         SELECT {base_sel} FROM {records}
         WHERE action IN {actions} AND coalesce(log_status, 'OK') = 'OK'
     ),
     g AS (
-        SELECT {group_cols}{identity}, bit_or(tcp_flags) AS tcp_flags, count(*) AS n,
-               min(struct_pack(o := coalesce(source_object, ''), l := coalesce(source_line, -1))) AS first,
-               strftime(min(start), '%Y-%m-%dT%H:%M:%SZ') AS first_seen,
-               strftime(max("end"), '%Y-%m-%dT%H:%M:%SZ') AS last_seen, min(start) AS t0, max("end") AS t1,
+        SELECT {group_cols}{identity}, bit_or(tcp_flags) AS tcp_flags, count(*) AS n, {seen}
+               min(start) AS t0, max("end") AS t1,
                coalesce(pkt_srcaddr, srcaddr) AS s, coalesce(pkt_dstaddr, dstaddr) AS d
         FROM base
         GROUP BY {group_cols}{identity}
@@ -135,53 +181,77 @@ def explain_relation(
         JOIN acc a ON a.interface_id = i.interface_id AND a.protocol NOT IN (1, 58) AND a.d <> i.s AND a.s <> i.s
              AND a.start <= i.t1 + INTERVAL 60 SECOND AND a."end" >= i.t0 - INTERVAL 60 SECOND
     )
-    SELECT g.* EXCLUDE (s, d, t0, t1),
-        EXISTS (
-            SELECT 1 FROM acc a
-            WHERE a.interface_id = g.interface_id AND a.s = g.d AND a.d = g.s AND a.protocol = g.protocol
-              AND a.srcport IS NOT DISTINCT FROM g.dstport AND a.dstport IS NOT DISTINCT FROM g.srcport
-              AND a.start <= g.t1 AND epoch(a."end") + {WINDOW_SQL} >= epoch(g.t0)
-        ) AS reverse_accepted,
+    , rev AS (
+        SELECT g.* EXCLUDE (s, d, t1),
+            (
+                SELECT struct_pack(e := max(epoch(a."end")), n := count(*)) FROM acc a
+                WHERE a.interface_id = g.interface_id AND a.s = g.d AND a.d = g.s AND a.protocol = g.protocol
+                  AND a.srcport IS NOT DISTINCT FROM g.dstport AND a.dstport IS NOT DISTINCT FROM g.srcport
+                  AND a.start <= g.t1
+            ) AS r,
+            s, t1
+        FROM g
+    )
+    SELECT g.* EXCLUDE (s, t0, t1, r),
+        coalesce(g.r.e + {WINDOW_SQL} >= epoch(g.t0), false) AS reverse_accepted,
+        CAST(epoch(g.t0) - g.r.e AS BIGINT) AS idle_seconds,
+        coalesce(g.r.n, 0) AS reverse_accepts,
         busy.interface_id IS NOT NULL AS busy_with_other_peers
-    FROM g LEFT JOIN busy ON g.protocol IN (1, 58) AND busy.interface_id = g.interface_id AND busy.s = g.s
+    FROM rev g LEFT JOIN busy ON g.protocol IN (1, 58) AND busy.interface_id = g.interface_id AND busy.s = g.s
          AND busy.t0 IS NOT DISTINCT FROM g.t0 AND busy.t1 IS NOT DISTINCT FROM g.t1
-    ORDER BY first
+    {"" if light else "ORDER BY first"}
     """
     began = time.perf_counter()
     table: pa.Table = con.sql(sql).to_arrow_table()
-    run_sql = time.perf_counter() - began
-    run = ExplainRun(sql_seconds=run_sql)
-    explainer = Explainer(snapshot, memo=per_record)
     names = [c for c in table.column_names if c != "first"]
-    cols = {name: table.column(name).to_pylist() for name in names}
     first = table.column("first").combine_chunks()
-    first_source = first.field("o").to_pylist()
-    first_line = first.field("l").to_pylist()
-    key_cols = [cols[c] for c in KEY_COLUMNS]
-    flags_accepted, flags_busy = cols["reverse_accepted"], cols["busy_with_other_peers"]
-    counts, seen_first, seen_last = cols["n"], cols["first_seen"], cols["last_seen"]
-    total = table.num_rows
-    explain = explainer.explain
+    return GroupedTuples(
+        columns={name: table.column(name).to_pylist() for name in names},
+        first_source=first.field("o").to_pylist(),
+        first_line=first.field("l").to_pylist(),
+        rows=table.num_rows,
+        sql_seconds=time.perf_counter() - began,
+        table=table,
+    )
+
+
+def explain_relation(
+    con: duckdb.DuckDBPyConnection,
+    snapshot: Snapshot,
+    records: str,
+    context: str | None = None,
+    *,
+    per_record: bool = False,
+    include_accepted: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    fixes: str = "default",
+    internal_cidrs: Sequence[str] = (),
+) -> ExplainRun:
+    """Explain the REJECT records (and ACCEPTs when ``include_accepted``) of the relation ``records``.
+
+    Without ``per_record`` identical tuples share one entry whose ``records`` counts them.
+    """
+    grouped = group_tuples(con, records, context, per_record=per_record, include_accepted=include_accepted)
+    began = time.perf_counter()
+    run = ExplainRun(sql_seconds=grouped.sql_seconds)
+    explainer = Explainer(snapshot, memo=per_record, fixes=fixes, internal_cidrs=internal_cidrs)
+    explain, key, placement = explainer.explain, grouped.key, grouped.placement
+    total = grouped.rows
     out = run.explanations
+    # Distinct tuples: every tuple's class at once, one decision per class (a record's tuple may repeat
+    # with per_record, where the explainer's own cache serves it).
+    decided: list[Any] = [None] * total
+    if not per_record and total:
+        classes, representatives = class_index(grouped, explainer)
+        by_class = [explainer.decide(key(int(r), explainer)) for r in representatives.tolist()]
+        decided = [by_class[c] for c in classes.tolist()]
     for i in range(total):
-        fields: dict[str, Any] = dict(zip(KEY_COLUMNS, [c[i] for c in key_cols], strict=True))
-        key = RecordKey(**fields, reverse_accepted=bool(flags_accepted[i]), busy_with_other_peers=bool(flags_busy[i]))
-        n = counts[i]
-        line = first_line[i]
-        entry: dict[str, Any] = {
-            "record_index": line if line >= 0 else None,
-            "source": first_source[i] or None,
-            "records": n,
-        }
-        entry.update(explain(key))
-        if seen_first[i] is not None:
-            entry["first_seen"] = seen_first[i]
-            entry["last_seen"] = seen_last[i]
-        out.append(entry)
-        run.records += n
+        e = explain(key(i, explainer), decided[i], **placement(i))
+        out.append(e)
+        run.records += e.records
         if progress is not None and (i % 5000 == 0 or i == total - 1):
             progress(i + 1, total)
-    run.python_seconds = time.perf_counter() - began - run_sql
+    run.python_seconds = time.perf_counter() - began
     run.distinct = len(explainer._cache) if per_record else total
     run.evaluations = explainer.evaluations
     run.classes = len(explainer._decisions)
@@ -194,8 +264,18 @@ def explain_table(
     *,
     per_record: bool = False,
     include_accepted: bool = False,
+    fixes: str = "default",
+    internal_cidrs: Sequence[str] = (),
 ) -> ExplainRun:
     """Explain records held in an Arrow table (what ``vpcflow.ingest.load_records`` returns)."""
     con = duckdb.connect()
     con.register("records_in", table)
-    return explain_relation(con, snapshot, "records_in", per_record=per_record, include_accepted=include_accepted)
+    return explain_relation(
+        con,
+        snapshot,
+        "records_in",
+        per_record=per_record,
+        include_accepted=include_accepted,
+        fixes=fixes,
+        internal_cidrs=internal_cidrs,
+    )

@@ -10,17 +10,21 @@ snapshot decide which it is (``classify``); blockers come from the policy engine
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
 from vpcflow.explain.classify import Classification, classify, is_service_port
-from vpcflow.explain.fixes import Packet, bpa_fixes, network_acl_fixes, security_group_fixes
+from vpcflow.explain.fixes import Packet, bpa_fixes, network_acl_fixes, security_group_fixes, tracking_fixes
+from vpcflow.explain.intent import AddressSpace, intent_of
+from vpcflow.explain.model import Blocker, Explanation, Fix, Intent, RecordKey, Verdict, cause_id
 from vpcflow.policy import Flow, FlowEvaluation, Hop, evaluate_flow
 from vpcflow.snapshot import Eni, Snapshot
 from vpcflow.snapshot.addr import host_cidr, is_ip
+from vpcflow.snapshot.conntrack import TrackingTimeouts, tracking_timeouts
 
-Verdict = Literal["blocked", "unexplained", "not-rejected"]
+__all__ = ["Decision", "Explainer", "RecordKey"]
 
 # Reachability Analyzer explanation codes, the vocabulary AWS users already know (RA-CODES).
 RA_CODES = {
@@ -31,11 +35,10 @@ RA_CODES = {
     "reference-out-of-scope": "SG_REFERENCING_SUPPORT",
 }
 PROTO_TEXT = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}
+ICMP_NAMES = {0: "echo reply", 3: "destination unreachable", 8: "echo request", 11: "time exceeded"}
 WHERE = "\x00where\x00"  # placeholder for the tuple's own "src:port -> dst:port (proto)" in a shared message
-_FIX_HOPS = "\x00fix_hops"
 _PEER = "\x00peer\x00"
 _PEER_SLUG = "\x00peer_slug\x00"
-_MARKED = "\x00marked"
 
 
 @lru_cache(maxsize=262144)
@@ -43,55 +46,67 @@ def _slug_of(cidr: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", cidr.lower())
 
 
-def _templatize(fix: dict[str, Any], peer: str) -> dict[str, Any]:
-    """Replace the peer's /32 (/128) and its Terraform-name form by placeholders.
+@dataclass(frozen=True)
+class FixTemplate:
+    """A fix with the peer's /32 (/128) and its Terraform-name form replaced by placeholders.
 
-    A fix that does not name the peer (an ACL entry for a subnet, ICMP from anywhere) is kept as is
-    and shared by every tuple of its class.
+    A fix that does not name the peer (an ACL entry for a subnet, ICMP from anywhere) is not ``marked``
+    and is shared as is by every tuple of its class.
     """
-    cidr = host_cidr(peer)
-    slug = _slug_of(cidr)
-    out = dict(fix)
-    marked = False
-    for k in ("summary", "aws_cli", "terraform"):
-        text = fix[k].replace(cidr, _PEER).replace(slug, _PEER_SLUG)
-        marked = marked or text != fix[k]
-        out[k] = text
-    out[_MARKED] = marked
-    return out
 
+    fix: Fix
+    marked: bool
 
-def _render(template: dict[str, Any], peer: str) -> dict[str, Any]:
-    if not template[_MARKED]:
-        return {k: v for k, v in template.items() if k != _MARKED}
-    cidr = host_cidr(peer)
-    return {
-        "summary": template["summary"].replace(_PEER, cidr),
-        "aws_cli": template["aws_cli"].replace(_PEER, cidr),
-        "terraform": template["terraform"].replace(_PEER, cidr).replace(_PEER_SLUG, _slug_of(cidr)),
-        "blast_radius": template["blast_radius"],
-    }
+    @classmethod
+    def of(cls, fix: Fix, peer: str) -> FixTemplate:
+        cidr = host_cidr(peer)
+        slug = _slug_of(cidr)
+        texts = [t.replace(cidr, _PEER).replace(slug, _PEER_SLUG) for t in (fix.summary, fix.aws_cli, fix.terraform)]
+        marked = texts != [fix.summary, fix.aws_cli, fix.terraform]
+        peer_text = _PEER if fix.peer == cidr else fix.peer
+        return cls(replace(fix, summary=texts[0], aws_cli=texts[1], terraform=texts[2], peer=peer_text), marked)
+
+    def render(self, peer: str) -> Fix:
+        if not self.marked:
+            return self.fix
+        cidr = host_cidr(peer)
+        f = self.fix
+        return Fix(  # not dataclasses.replace: this runs for every fix of every tuple
+            f.summary.replace(_PEER, cidr),
+            f.aws_cli.replace(_PEER, cidr),
+            f.terraform.replace(_PEER, cidr).replace(_PEER_SLUG, _slug_of(cidr)),
+            f.blast_radius,
+            f.warning,
+            cidr if f.peer == _PEER else f.peer,
+        )
 
 
 @dataclass(frozen=True)
-class RecordKey:
-    """What an explanation depends on: the record's tuple plus two facts about the records around it."""
+class Decision:
+    """What a whole class of tuples shares: verdict, role, blockers, code; the message names no address
+    (``WHERE`` marks the spot), and the fixes are made per tuple from ``fix_hops``."""
 
-    interface_id: str | None
-    srcaddr: str | None
-    dstaddr: str | None
-    pkt_srcaddr: str | None
-    pkt_dstaddr: str | None
-    srcport: int | None
-    dstport: int | None
-    protocol: int | None
-    flow_direction: str | None
-    tcp_flags: int | None
-    reject_reason: str | None
-    action: str | None
-    record_type: str | None = "vpc"
-    reverse_accepted: bool = False  # the reverse tuple was ACCEPTed on this ENI within the tracking window
-    busy_with_other_peers: bool = False  # this ENI had accepted non-ICMP traffic with other peers meanwhile
+    verdict: Verdict
+    packet: str
+    code: str
+    message: str
+    blockers: tuple[Blocker, ...] = ()
+    fixes: tuple[Fix, ...] = ()
+    confidence: str = "high"
+    evidence: str | None = None
+    reachability_analyzer_code: str | None = None
+    fix_hops: tuple[Hop, ...] = ()
+    icmp_error: bool = False  # an ICMP error (PMTUD) judged as new traffic, not a request
+    intent_inside: Intent = "unexplained"  # the intent when the packet's source is in your address space
+    intent_outside: Intent = "unexplained"  # ... and when it is not
+    cause_inside: str = ""
+    cause_outside: str = ""
+
+    def intent(self, internal: bool) -> Intent:
+        return self.intent_inside if internal else self.intent_outside
+
+    def cause(self, internal: bool) -> str:
+        return self.cause_inside if internal else self.cause_outside
 
 
 def _endpoint(addr: str | None, port: int | None, proto: int | None) -> str:
@@ -100,24 +115,34 @@ def _endpoint(addr: str | None, port: int | None, proto: int | None) -> str:
     return f"{a}:{port}" if proto in (6, 17) and port is not None else a
 
 
-def _proto(proto: int | None) -> str:
+def proto_text(proto: int | None) -> str:
     return PROTO_TEXT.get(proto or -2, f"protocol {proto}")
 
 
 class Explainer:
     """Explains tuples against one snapshot, caching policy evaluations shared by many tuples."""
 
-    def __init__(self, snapshot: Snapshot, *, memo: bool = True) -> None:
-        """``memo=False`` when every tuple comes once (grouped input): no per-tuple cache to fill."""
+    def __init__(
+        self, snapshot: Snapshot, *, memo: bool = True, fixes: str = "default", internal_cidrs: Sequence[str] = ()
+    ) -> None:
+        """``memo=False`` when every tuple comes once (grouped input): no per-tuple cache to fill.
+
+        ``fixes``: ``default`` offers none for an intended block, ``all`` offers them for every intent.
+        ``internal_cidrs``: addresses that are yours beyond the snapshot's VPCs (on-premises, partners).
+        """
         self.snapshot = snapshot
         self.memo = memo
+        self.all_fixes = fixes == "all"
+        self.space = AddressSpace.of(snapshot, internal_cidrs)
         self._evals: dict[Flow, FlowEvaluation] = {}
-        self._cache: dict[RecordKey, dict[str, Any]] = {}
-        self._decisions: dict[tuple[Any, ...], tuple[dict[str, Any], tuple[Hop, ...] | None]] = {}
+        self._cache: dict[RecordKey, Explanation] = {}
+        self._decisions: dict[tuple[Any, ...], Decision] = {}
         self._own: dict[str | None, frozenset[str]] = {}
-        self._ports: dict[int | None, Any] = {}
-        self._addr_classes: dict[str | None, Any] = {}
-        self._fix_templates: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        self._ports: dict[int | None, int] = {}
+        self._addr_classes: dict[str | None, int] = {}
+        self._addr_ids: dict[Any, int] = {}
+        self._fix_templates: dict[tuple[Any, ...], list[FixTemplate]] = {}
+        self._timeouts: dict[str, TrackingTimeouts] = {}
         self.evaluations = 0
 
     def _evaluate(self, flow: Flow) -> FlowEvaluation:
@@ -127,42 +152,112 @@ class Explainer:
             ev = self._evals[flow] = evaluate_flow(self.snapshot, flow)
         return ev
 
-    def explain(self, key: RecordKey) -> dict[str, Any]:
-        """The explanation for one tuple (without record_index/source/records, which the caller adds).
-
-        The decision (verdict, role, blockers, code) is computed once per equivalence class of tuples
-        (addresses and ports no rule tells apart, same flags and context); the message and the fixes,
-        which name the tuple's own addresses and ports, are rendered per tuple from templates.
-        """
-        hit = self._cache.get(key)
-        if hit is not None:
-            return hit
+    def decide(self, key: RecordKey) -> tuple[tuple[Any, ...], Decision]:
+        """The decision for the tuple's equivalence class (addresses and ports no rule tells apart, same
+        flags and context), computed once per class; returns the class key with it."""
         ck = self._class_key(key)
         found = self._decisions.get(ck)
         if found is None:
-            body = self._explain(key)
-            found = self._decisions[ck] = (body, body.pop(_FIX_HOPS, None))
-        decision, hops = found
-        out = dict(decision)
-        out["flow"] = self._flow_json(key)
-        src, dst = self._packet_addresses(key)
-        if WHERE in out["message"]:
+            found = self._decisions[ck] = self._with_intents(self._explain(key))
+        return ck, found
+
+    @staticmethod
+    def _with_intents(d: Decision) -> Decision:
+        both = [
+            intent_of(d.verdict, d.packet, d.code, d.blockers, internal=inside, icmp_error=d.icmp_error)
+            for inside in (True, False)
+        ]
+        return replace(
+            d,
+            intent_inside=both[0],
+            intent_outside=both[1],
+            cause_inside=cause_id(d.verdict, d.packet, d.code, d.blockers, both[0]),
+            cause_outside=cause_id(d.verdict, d.packet, d.code, d.blockers, both[1]),
+        )
+
+    def explain(
+        self, key: RecordKey, decided: tuple[tuple[Any, ...], Decision] | None = None, **placement: Any
+    ) -> Explanation:
+        """The explanation for one tuple; ``placement`` gives the Explanation's record_index, source, records,
+        first_seen and last_seen; ``decided`` is the tuple's (class key, decision) when already known.
+
+        The message and the fixes, which name the tuple's own addresses and ports, are rendered per
+        tuple from the class's decision and fix templates.
+        """
+        hit = self._cache.get(key)
+        if hit is not None:
+            return replace(hit, **placement) if placement else hit
+        ck, d = decided if decided is not None else self.decide(key)
+        src, dst = key.packet_src, key.packet_dst
+        message = d.message
+        if WHERE in message:
             where = f"{_endpoint(src, key.srcport, key.protocol)} -> {_endpoint(dst, key.dstport, key.protocol)}"
-            out["message"] = out["message"].replace(WHERE, f"{where} ({_proto(key.protocol)})")
-        if hops and src is not None and dst is not None and key.protocol is not None:
-            out["fixes"] = self._fixes(
-                ck, hops, Packet(src, dst, key.protocol, key.srcport, key.dstport, None, None, out["packet"])
-            )
+            message = message.replace(WHERE, f"{where} ({proto_text(key.protocol)})")
+        internal = self.space.contains(src)
+        intent = d.intent(internal)
+        fixes: tuple[Fix, ...] = ()
+        if intent != "intended-block" or self.all_fixes:
+            fixes = d.fixes
+            if d.fix_hops and src is not None and dst is not None and key.protocol is not None:
+                pkt = Packet(src, dst, key.protocol, key.srcport, key.dstport, None, None, d.packet)
+                fixes = fixes + tuple(self._fixes(ck, d.fix_hops, pkt))
+            fixes = self.warned(fixes)
+        out = Explanation(
+            key=key,
+            verdict=d.verdict,
+            packet=d.packet,
+            code=d.code,
+            message=message,
+            blockers=d.blockers,
+            fixes=fixes,
+            confidence=d.confidence,
+            evidence=d.evidence,
+            reachability_analyzer_code=d.reachability_analyzer_code,
+            cause_id=d.cause(internal),
+            intent=intent,
+            **placement,
+        )
         if self.memo:
             self._cache[key] = out
         return out
 
-    def _addr(self, value: str | None) -> Any:
-        """An ENI's address stands for what the engine reads of it (subnet, groups, kind), not itself."""
-        hit = self._addr_classes.get(value)
-        if hit is not None or value in self._addr_classes:
-            return hit
+    def timeouts(self, interface_id: str | None) -> TrackingTimeouts | None:
+        eni = self.snapshot.enis.get(interface_id or "")
+        if eni is None:
+            return None
+        hit = self._timeouts.get(eni.eni_id)
+        if hit is None:
+            hit = self._timeouts[eni.eni_id] = tracking_timeouts(self.snapshot, eni)
+        return hit
+
+    def tracking_expired(self, interface_id: str | None, protocol: int | None, idle: int, stream: bool) -> bool:
+        """Was the connection idle (``idle`` seconds since its last accepted reverse packet) for longer
+        than the interface's tracking timeout for the protocol?"""
+        timeouts = self.timeouts(interface_id)
+        limit = timeouts.for_protocol(protocol, stream) if timeouts is not None else None
+        return limit is not None and idle > limit
+
+    def warned(self, fixes: tuple[Fix, ...]) -> tuple[Fix, ...]:
+        """Fixes that open to the internet or outside your address space, with their warning."""
+        out = []
+        for f in fixes:
+            warning = self.space.warning(f.peer)
+            if warning and not f.warning:
+                f = Fix(f.summary, f.aws_cli, f.terraform, f.blast_radius, warning, f.peer)
+            out.append(f)
+        return tuple(out)
+
+    def addr_id(self, value: str | None) -> int:
+        """An ENI's address stands for what the engine reads of it (subnet, groups, kind), not itself.
+
+        The class is interned as a small int: class keys are hashed once per tuple, and hashing nested
+        tuples for 100,000 tuples costs more than the decisions themselves.
+        """
+        known = self._addr_classes.get(value)
+        if known is not None:
+            return known
         snap = self.snapshot
+        hit: Any
         if not is_ip(value):
             hit = value
         else:
@@ -181,36 +276,44 @@ class Explainer:
                     eni.owner_id,
                     value in eni.addresses,
                 )
-        self._addr_classes[value] = hit
+        ident = self._addr_ids.setdefault(hit, len(self._addr_ids))
+        self._addr_classes[value] = ident
+        return ident
+
+    def port_id(self, port: int | None) -> int:
+        """A port stands for its class: the rule edges it falls between, and whether it is a service's."""
+        hit = self._ports.get(port)
+        if hit is None:
+            cls = ("port", self.snapshot.port_class(port), is_service_port(port))
+            hit = self._ports[port] = self._addr_ids.setdefault(cls, len(self._addr_ids))
         return hit
 
-    def _class_key(self, key: RecordKey) -> tuple[Any, ...]:
-        snap = self.snapshot
-        addr = self._addr
-
-        sp, dp = key.srcport, key.dstport
-        own = self._own.get(key.interface_id)
+    def owns(self, interface_id: str | None, addr: str | None) -> bool:
+        """Is ``addr`` one of the interface's own addresses (as the snapshot writes it)?"""
+        own = self._own.get(interface_id)
         if own is None:
-            mine = snap.enis.get(key.interface_id or "")
-            own = self._own[key.interface_id] = frozenset(mine.addresses if mine is not None else ())
-        ports = self._ports
-        pc_s = ports.get(sp)
-        if pc_s is None:
-            pc_s = ports[sp] = (snap.port_class(sp), is_service_port(sp))
-        pc_d = ports.get(dp)
-        if pc_d is None:
-            pc_d = ports[dp] = (snap.port_class(dp), is_service_port(dp))
+            mine = self.snapshot.enis.get(interface_id or "")
+            own = self._own[interface_id] = frozenset(mine.addresses if mine is not None else ())
+        return addr in own
+
+    def _class_key(self, key: RecordKey) -> tuple[Any, ...]:
+        """What the decision depends on; ``classes.class_index`` computes the same for many rows at once."""
+        addr, port, owns, iface = self.addr_id, self.port_id, self.owns, key.interface_id
+        sp, dp = key.srcport, key.dstport
         return (
-            tuple(a in own for a in (key.srcaddr, key.dstaddr, key.pkt_srcaddr, key.pkt_dstaddr)),
-            key.interface_id,
+            owns(iface, key.srcaddr),
+            owns(iface, key.dstaddr),
+            owns(iface, key.pkt_srcaddr),
+            owns(iface, key.pkt_dstaddr),
+            iface,
             key.flow_direction,
             addr(key.srcaddr),
             addr(key.dstaddr),
             addr(key.pkt_srcaddr),
             addr(key.pkt_dstaddr),
             key.protocol,
-            pc_s,
-            pc_d,
+            port(sp),
+            port(dp),
             None if sp is None or dp is None else (sp > dp) - (sp < dp),
             key.tcp_flags,
             key.reject_reason,
@@ -218,52 +321,20 @@ class Explainer:
             key.record_type,
             key.reverse_accepted,
             key.busy_with_other_peers,
+            key.tracking_expired,
         )
 
-    @staticmethod
-    def _packet_addresses(key: RecordKey) -> tuple[str | None, str | None]:
-        src = key.pkt_srcaddr if is_ip(key.pkt_srcaddr) else key.srcaddr
-        dst = key.pkt_dstaddr if is_ip(key.pkt_dstaddr) else key.dstaddr
-        return src, dst
-
-    def _fixes(self, ck: tuple[Any, ...], hops: tuple[Hop, ...], pkt: Packet) -> list[dict[str, Any]]:
+    def _fixes(self, ck: tuple[Any, ...], hops: tuple[Hop, ...], pkt: Packet) -> list[Fix]:
         """Fixes from a template per class and exact request port; only the peer's /32 (/128) differs."""
         peer = pkt.src if hops[0].direction == "inbound" else pkt.dst
         port = pkt.dst_port if pkt.role != "response" else None
         fk = (ck, port)
         template = self._fix_templates.get(fk)
         if template is None:
-            fixes: list[dict[str, Any]] = []
-            for hop in hops:
-                if hop.layer == "security-group":
-                    fixes += security_group_fixes(self.snapshot, hop, pkt)
-                else:
-                    fixes += network_acl_fixes(self.snapshot, hop, pkt)
-            template = self._fix_templates[fk] = [_templatize(f, peer) for f in fixes]
-        return [_render(f, peer) for f in template]
+            template = self._fix_templates[fk] = [FixTemplate.of(f, peer) for f in hop_fixes(self.snapshot, hops, pkt)]
+        return [t.render(peer) for t in template]
 
     # ------------------------------------------------------------------------------------------------
-    def _flow_json(self, key: RecordKey) -> dict[str, Any]:
-        flow: dict[str, Any] = {
-            "interface_id": key.interface_id,
-            "srcaddr": key.srcaddr,
-            "dstaddr": key.dstaddr,
-            "srcport": key.srcport,
-            "dstport": key.dstport,
-            "protocol": key.protocol,
-            "flow_direction": key.flow_direction,
-            "action": key.action,
-        }
-        if key.pkt_srcaddr and key.pkt_srcaddr != key.srcaddr:
-            flow["pkt_srcaddr"] = key.pkt_srcaddr
-        if key.pkt_dstaddr and key.pkt_dstaddr != key.dstaddr:
-            flow["pkt_dstaddr"] = key.pkt_dstaddr
-        if key.tcp_flags is not None:
-            flow["tcp_flags"] = key.tcp_flags
-        if key.reject_reason:
-            flow["reject_reason"] = key.reject_reason
-        return flow
-
     def _result(
         self,
         key: RecordKey,
@@ -274,48 +345,37 @@ class Explainer:
         *,
         blockers: list[Hop] | None = None,
         bpa_vpc: str | None = None,
-        fixes: list[dict[str, Any]] | None = None,
+        fixes: list[Fix] | None = None,
         cls: Classification | None = None,
-    ) -> dict[str, Any]:
-        out_blockers: list[dict[str, Any]] = []
+        fix_hops: tuple[Hop, ...] = (),
+        icmp_error: bool = False,
+    ) -> Decision:
+        out_blockers: list[Blocker] = []
         if bpa_vpc:
             direction = "outbound" if key.flow_direction == "egress" else "inbound"
-            out_blockers.append(
-                {"layer": "block-public-access", "direction": direction, "resource_id": bpa_vpc, "rule": None}
-            )
-        for h in blockers or []:
-            b: dict[str, Any] = {"layer": h.layer, "direction": h.direction, "resource_id": h.resource_id}
-            if h.layer == "security-group":
-                b["groups"] = list(h.groups)
-                b["rule"] = None
-                b["reason"] = h.reason
-            else:
-                b["rule"] = h.rule
-            b["interface_id"] = h.interface_id
-            out_blockers.append(b)
-        out: dict[str, Any] = {
-            "flow": self._flow_json(key),
-            "verdict": verdict,
-            "packet": packet,
-            "confidence": cls.confidence if cls else "high",
-            "blockers": out_blockers,
-            "code": code,
-            "message": message,
-            "fixes": fixes or [],
-        }
-        if cls is not None:
-            out["evidence"] = cls.evidence
+            out_blockers.append(Blocker("block-public-access", direction, bpa_vpc, None))
+        out_blockers += [blocker_of(h) for h in blockers or []]
         ra = None
         if bpa_vpc:
             ra = RA_CODES["block-public-access"]
         elif blockers:
             first = blockers[0]
             ra = RA_CODES.get(first.reason or "", RA_CODES[first.layer])
-        if ra:
-            out["reachability_analyzer_code"] = ra
-        return out
+        return Decision(
+            verdict=verdict,
+            packet=packet,
+            code=code,
+            message=message,
+            blockers=tuple(out_blockers),
+            fixes=tuple(fixes or ()),
+            confidence=cls.confidence if cls else "high",
+            evidence=cls.evidence if cls is not None else None,
+            reachability_analyzer_code=ra,
+            fix_hops=fix_hops,
+            icmp_error=icmp_error,
+        )
 
-    def _explain(self, key: RecordKey) -> dict[str, Any]:
+    def _explain(self, key: RecordKey) -> Decision:
         snap = self.snapshot
         rejected = key.action == "REJECT"
         if key.record_type == "tgw" or not key.interface_id:
@@ -372,7 +432,7 @@ class Explainer:
             return "egress"
         return None
 
-    def _bpa(self, key: RecordKey, eni: Eni | None) -> dict[str, Any]:
+    def _bpa(self, key: RecordKey, eni: Eni | None) -> Decision:
         vpc = (eni.vpc_id if eni else None) or "vpc"
         egress = key.flow_direction == "egress"
         fixes = bpa_fixes(self.snapshot, eni, egress) if eni is not None else []
@@ -389,7 +449,7 @@ class Explainer:
             cls=Classification("request", "high", "reject-reason is BPA"),
         )
 
-    def _policy(self, key: RecordKey, eni: Eni, src: str, dst: str, egress: bool) -> dict[str, Any]:
+    def _policy(self, key: RecordKey, eni: Eni, src: str, dst: str, egress: bool) -> Decision:
         proto = key.protocol
         assert proto is not None
         sport, dport = key.srcport, key.dstport
@@ -444,7 +504,8 @@ class Explainer:
             busy_with_other_peers=key.busy_with_other_peers,
         )
         role = cls.role
-        if role == "unknown" and icmp:
+        icmp_error = role == "unknown" and icmp
+        if icmp_error:
             # An ICMP error (PMTUD "fragmentation needed" / "packet too big") judged as new inbound traffic.
             err_type, err_code = (3, 4) if proto == 1 else (2, 0)
             ev_err = self._evaluate(
@@ -491,13 +552,27 @@ class Explainer:
                 blockers=chosen,
                 cls=cls,
             )
+        if icmp and not icmp_error and role != "response":
+            partial = self._icmp_types(src, dst, proto, req_pins, side)
+            if partial is not None:
+                return self._icmp_type_blocked(key, eni, partial[0], partial[1], where, cls)
+        if ported and key.tracking_expired and role != "request":
+            expired = self._tracking_expired(key, eni, req_hops, resp_hops, where, cls)
+            if expired is not None:
+                return expired
         if chosen:
             code = self._code(chosen[0], role)
-            out = self._result(
-                key, "blocked", role, code, self._message(chosen, role, where, eni), blockers=chosen, cls=cls
+            return self._result(
+                key,
+                "blocked",
+                role,
+                code,
+                self._message(chosen, role, where, eni),
+                blockers=chosen,
+                cls=cls,
+                fix_hops=tuple(chosen),
+                icmp_error=icmp_error,
             )
-            out[_FIX_HOPS] = tuple(chosen)
-            return out
         flags = key.tcp_flags
         if proto == 6 and flags is not None and not flags & 2 and role != "request":
             return self._result(
@@ -519,6 +594,101 @@ class Explainer:
             f"({where}): the configuration probably changed since the record (snapshot drift), or the packet "
             "came after its connection closed or its tracking expired.",
             cls=cls,
+        )
+
+    def _icmp_types(
+        self, src: str, dst: str, proto: int, pins: tuple[str | None, str | None], side: str
+    ) -> tuple[Hop, tuple[int, ...]] | None:
+        """The first filter on this side that admits some ICMP types from this peer but not all: then a
+        REJECTed ICMP packet was of a type it does not admit (the record carries no type), and the types
+        it does admit are worth naming. None when every filter admits all types or none."""
+        seen: dict[tuple[str, str, str], list[int]] = {}
+        order: list[tuple[str, str, str]] = []
+        for t in range(256):
+            ev = self._evaluate(Flow(src, dst, proto, icmp_type=t, src_interface=pins[0], dst_interface=pins[1]))
+            for h in ev.request:
+                if h.side != side:
+                    continue
+                k: tuple[str, str, str] = (h.layer, h.direction, h.resource_id)
+                if k not in seen:
+                    seen[k] = []
+                    order.append(k)
+                if h.allowed:
+                    seen[k].append(t)
+        for k in order:
+            allowed = seen[k]
+            if 0 < len(allowed) < 256:
+                ev = self._evaluate(Flow(src, dst, proto, icmp_type=255, src_interface=pins[0], dst_interface=pins[1]))
+                hop = next(h for h in ev.request if h.side == side and (h.layer, h.direction, h.resource_id) == k)
+                blocked_type = next(t for t in range(256) if t not in allowed)
+                if hop.allowed:  # type 255 is admitted: judge the hop on a type it refuses
+                    ev = self._evaluate(
+                        Flow(src, dst, proto, icmp_type=blocked_type, src_interface=pins[0], dst_interface=pins[1])
+                    )
+                    hop = next(h for h in ev.request if h.side == side and (h.layer, h.direction, h.resource_id) == k)
+                return hop, tuple(allowed)
+        return None
+
+    def _icmp_type_blocked(
+        self, key: RecordKey, eni: Eni, hop: Hop, allowed: tuple[int, ...], where: str, cls: Classification
+    ) -> Decision:
+        names = ", ".join(
+            f"{t}{f' ({ICMP_NAMES[t]})' if t in ICMP_NAMES and key.protocol == 1 else ''}" for t in allowed[:8]
+        )
+        more = f" and {len(allowed) - 8} more" if len(allowed) > 8 else ""
+        what = self._blocker_text(hop)
+        layer = "SG" if hop.layer == "security-group" else "NACL"
+        way = "INGRESS" if hop.direction == "inbound" else "EGRESS"
+        return self._result(
+            key,
+            "blocked",
+            "unknown",
+            f"{layer}_{way}_ICMP_TYPE",
+            f"{what[0].upper()}{what[1:]} admits only ICMP type(s) {names}{more} for {where}, so the rejected "
+            "packet was of another type (flow logs do not record the ICMP type).",
+            blockers=[hop],
+            cls=Classification("unknown", "medium", "the filter admits some ICMP types but not all"),
+        )
+
+    def _tracking_expired(
+        self,
+        key: RecordKey,
+        eni: Eni,
+        req_hops: list[Hop],
+        resp_hops: list[Hop],
+        where: str,
+        cls: Classification,
+    ) -> Decision | None:
+        """A response on a connection idle for longer than the interface's tracking timeout: the security
+        groups judged it as new traffic. None when they would admit it as such (expiry explains nothing)."""
+        sg_block = [h for h in req_hops if h.layer == "security-group" and not h.allowed]
+        if not sg_block or any(h.layer == "network-acl" and not h.allowed for h in resp_hops):
+            return None
+        timeouts = self.timeouts(eni.eni_id)
+        assert timeouts is not None
+        first = sg_block[0]
+        groups = ", ".join(first.groups)
+        if key.protocol == 6:
+            limit = f"TCP established timeout of {timeouts.tcp_established:,} s ({timeouts.source})"
+        else:
+            limit = f"UDP timeouts ({timeouts.udp} s, {timeouts.udp_stream} s for streams)"
+        message = (
+            f"The connection was idle longer than the {limit} of {eni.eni_id}, so its tracking entry expired and "
+            f"the security groups judged the response {where} as new traffic: no {first.direction} rule of "
+            f"{groups} admits it."
+        )
+        return self._result(
+            key,
+            "blocked",
+            "response",
+            "CONNTRACK_EXPIRED",
+            message,
+            blockers=sg_block,
+            fixes=tracking_fixes(eni, key.protocol, timeouts),
+            cls=Classification(
+                "response", "high", "the reverse flow was ACCEPTed, longer ago than the interface's tracking timeout"
+            ),
+            fix_hops=tuple(sg_block),
         )
 
     @staticmethod
@@ -575,3 +745,21 @@ class Explainer:
             )
         what = role if role != "unknown" else "packet"
         return f"Network ACL {first.resource_id} dropped the {first.direction} {what} {where} at {rule}{also}."
+
+
+def blocker_of(hop: Hop) -> Blocker:
+    """The contract's blocker for a hop of the policy engine."""
+    if hop.layer == "security-group":
+        return Blocker(hop.layer, hop.direction, hop.resource_id, None, hop.groups, hop.reason, hop.interface_id)
+    return Blocker(hop.layer, hop.direction, hop.resource_id, hop.rule, interface_id=hop.interface_id)
+
+
+def hop_fixes(snap: Snapshot, hops: tuple[Hop, ...] | list[Hop], pkt: Packet) -> list[Fix]:
+    """The fixes for every blocking hop, in path order: a rule on each security group or ACL that blocks."""
+    fixes: list[Fix] = []
+    for hop in hops:
+        if hop.layer == "security-group":
+            fixes += security_group_fixes(snap, hop, pkt)
+        else:
+            fixes += network_acl_fixes(snap, hop, pkt)
+    return fixes

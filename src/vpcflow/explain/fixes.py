@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
+from vpcflow.explain.model import Fix
 from vpcflow.policy import Hop, via_middlebox
 from vpcflow.snapshot import Eni, NetworkAcl, Snapshot
-from vpcflow.snapshot.addr import host_cidr, parse_ip
+from vpcflow.snapshot.addr import cidr_of, host_cidr, parse_ip
+from vpcflow.snapshot.conntrack import TrackingTimeouts
 
 MAX_RULE = 32766
 BLAST_SAMPLE = 10  # interface ids listed in a blast radius; the count is always complete
@@ -44,6 +47,7 @@ class Packet:
     icmp_type: int | None
     icmp_code: int | None
     role: str  # request | response | unknown
+    dst_port_to: int | None = None  # a cause's fix: the highest destination port of its members
 
 
 def _slug(*parts: Any) -> str:
@@ -60,8 +64,8 @@ def _tf(resource: str, name: str, attrs: dict[str, Any]) -> str:
     return f'resource "{resource}" "{name}" {{\n{body}\n}}'
 
 
-def _fix(summary: str, aws_cli: str, terraform: str, blast: dict[str, Any]) -> dict[str, Any]:
-    return {"summary": summary, "aws_cli": aws_cli, "terraform": terraform, "blast_radius": blast}
+def _fix(summary: str, aws_cli: str, terraform: str, blast: dict[str, Any], peer: str | None = None) -> Fix:
+    return Fix(summary, aws_cli, terraform, blast, peer=peer)
 
 
 # ---- security groups ------------------------------------------------------------------------------------
@@ -69,7 +73,8 @@ def _sg_ports(pkt: Packet) -> tuple[str, int | None, int | None, str]:
     """(IpProtocol, FromPort, ToPort, text) for the rule: one port, or the ICMP type the packet needs."""
     name = PROTO_NAMES.get(pkt.protocol, str(pkt.protocol))
     if pkt.protocol in (6, 17) and pkt.dst_port is not None:
-        return name, pkt.dst_port, pkt.dst_port, f"{name} {pkt.dst_port}"
+        hi = pkt.dst_port_to if pkt.dst_port_to is not None else pkt.dst_port
+        return name, pkt.dst_port, hi, f"{name} {pkt.dst_port}" + (f"-{hi}" if hi != pkt.dst_port else "")
     if pkt.protocol in (1, 58):
         t = pkt.icmp_type if pkt.icmp_type is not None else -1
         c = pkt.icmp_code if pkt.icmp_code is not None and t != -1 else -1
@@ -119,8 +124,16 @@ def _aws_prefix_list_for(snap: Snapshot, ip: str) -> str | None:
 
 
 def _sg_rule_fix(
-    snap: Snapshot, eni: Eni, gid: str, inbound: bool, pkt: Packet, peer_kind: str, peer_value: str, owner: str | None
-) -> dict[str, Any]:
+    snap: Snapshot,
+    eni: Eni,
+    gid: str,
+    inbound: bool,
+    pkt: Packet,
+    peer_kind: str,
+    peer_value: str,
+    owner: str | None,
+    admits: str = "",
+) -> Fix:
     proto, lo, hi, what = _sg_ports(pkt)
     perm: dict[str, Any] = {"IpProtocol": proto}
     if lo is not None:
@@ -158,23 +171,25 @@ def _sg_rule_fix(
         f"{'from' if inbound else 'to'} {peer_text}"
         + (f" (also applies to {len(others)} other interface(s) carrying {gid})" if others else "")
         + "."
+        + (f" It admits {admits}." if admits else "")
     )
     cli = (
         f"aws ec2 authorize-security-group-{verb} --group-id {gid} "
         f"--ip-permissions '{json.dumps([perm], separators=(',', ':'))}'"
     )
     name = _slug("vpcflow", gid, "in" if inbound else "out", proto, lo, peer_value)
-    return _fix(summary, cli, _tf(f"aws_vpc_security_group_{verb}_rule", name, tf), blast)
+    peer = peer_value if peer_kind == "cidr" else None
+    return _fix(summary, cli, _tf(f"aws_vpc_security_group_{verb}_rule", name, tf), blast, peer)
 
 
-def security_group_fixes(snap: Snapshot, hop: Hop, pkt: Packet) -> list[dict[str, Any]]:
+def security_group_fixes(snap: Snapshot, hop: Hop, pkt: Packet) -> list[Fix]:
     eni = snap.enis.get(hop.interface_id or "")
     if eni is None or not eni.groups:
         return []
     inbound = hop.direction == "inbound"
     peer_ip = pkt.src if inbound else pkt.dst
     gid = _pick_group(snap, eni)
-    fixes: list[dict[str, Any]] = []
+    fixes: list[Fix] = []
     pmtud = pkt.protocol in (1, 58) and pkt.role == "unknown" and inbound
     if pmtud:
         # ICMP errors come from any router on the path: admit the PMTUD type from anywhere (MTU docs).
@@ -232,6 +247,21 @@ def response_port_range(snap: Snapshot, client_ip: str, port: int | None) -> tup
     return ANY_CLIENT
 
 
+def _wide_client(snap: Snapshot, client_ip: str) -> bool:
+    client = snap.eni_for_ip(client_ip)
+    return client is None or client.interface_type in WIDE_PORT_INTERFACES or client.description.startswith("ELB ")
+
+
+def clients_port_range(snap: Snapshot, clients: Sequence[str], ports: Sequence[int]) -> tuple[int, int]:
+    """The one ephemeral range that covers every client of a cause: ``response_port_range`` for many."""
+    if not ports or any(_wide_client(snap, ip) for ip in clients):
+        return ANY_CLIENT
+    for rng in (LINUX_EPHEMERAL, WINDOWS_EPHEMERAL):
+        if all(rng[0] <= p <= rng[1] for p in ports):
+            return rng
+    return ANY_CLIENT
+
+
 def _nacl_entry_fix(
     snap: Snapshot,
     acl: NetworkAcl,
@@ -244,7 +274,7 @@ def _nacl_entry_fix(
     replace: bool = False,
     action: str = "allow",
     why: str = "",
-) -> dict[str, Any]:
+) -> Fix:
     v6 = ":" in cidr
     proto = str(pkt.protocol)
     args = [
@@ -285,10 +315,12 @@ def _nacl_entry_fix(
         f"(applies to {len(subnets)} subnet(s): {', '.join(subnets)}).{quota}"
     )
     name = _slug("vpcflow", acl.acl_id, "out" if egress else "in", number)
-    return _fix(summary, " ".join(args), _tf("aws_network_acl_rule", name, tf), blast)
+    return _fix(
+        summary, " ".join(args), _tf("aws_network_acl_rule", name, tf), blast, cidr if action == "allow" else None
+    )
 
 
-def network_acl_fixes(snap: Snapshot, hop: Hop, pkt: Packet) -> list[dict[str, Any]]:
+def network_acl_fixes(snap: Snapshot, hop: Hop, pkt: Packet) -> list[Fix]:
     acl = snap.nacls.get(hop.resource_id)
     if acl is None:
         return []
@@ -315,7 +347,7 @@ def network_acl_fixes(snap: Snapshot, hop: Hop, pkt: Packet) -> list[dict[str, A
     else:
         ports = (pkt.dst_port, pkt.dst_port) if pkt.protocol in (6, 17) and pkt.dst_port is not None else None
         variants.append((ports, host_cidr(peer_ip), ""))
-    fixes: list[dict[str, Any]] = []
+    fixes: list[Fix] = []
     number = _free_below(taken, blocked_at) if blocked_at < 32767 else _free_after_last(taken)
     if number is not None:
         for ports, cidr, why in variants:
@@ -350,11 +382,12 @@ def network_acl_fixes(snap: Snapshot, hop: Hop, pkt: Packet) -> list[dict[str, A
             )
         )
     else:
-        fixes[0]["summary"] += f" Renumber: no free rule number between {blocked_at} and {nxt} for the former deny."
+        note = f" Renumber: no free rule number between {blocked_at} and {nxt} for the former deny."
+        fixes[0] = replace(fixes[0], summary=fixes[0].summary + note)
     return fixes
 
 
-def bpa_fixes(snap: Snapshot, eni: Eni, egress: bool) -> list[dict[str, Any]]:
+def bpa_fixes(snap: Snapshot, eni: Eni, egress: bool) -> list[Fix]:
     mode = "allow-egress" if egress else "allow-bidirectional"
     target, flag = (eni.subnet_id, "subnet-id") if eni.subnet_id else (eni.vpc_id, "vpc-id")
     opts = snap.bpa_options()
@@ -371,3 +404,135 @@ def bpa_fixes(snap: Snapshot, eni: Eni, egress: bool) -> list[dict[str, Any]]:
     cli = f"aws ec2 create-vpc-block-public-access-exclusion --{flag} {target} --internet-gateway-exclusion-mode {mode}"
     blast = {"subnet": eni.subnet_id, "interfaces": enis[:BLAST_SAMPLE], "interface_count": len(enis)}
     return [_fix(summary, cli, tf, blast)]
+
+
+# ---- one fix for a whole cause --------------------------------------------------------------------------
+def covering_cidr(snap: Snapshot, ips: Sequence[str]) -> tuple[str, str] | None:
+    """The narrowest block a rule can name that holds every address, and what it is in words.
+
+    One address: its /32 (/128). All in one subnet: the subnet's CIDR (the clients of a tier). Else the
+    smallest common supernet. None when the addresses mix IPv4 and IPv6 (no one rule names both).
+    """
+    parsed = [parse_ip(ip) for ip in ips]
+    if not parsed or len({v for v, _ in parsed}) != 1:
+        return None
+    if len(parsed) == 1:
+        return host_cidr(ips[0]), f"only {ips[0]}"
+    version = parsed[0][0]
+    subnets = {id(snap.subnet_for_ip(ip)): snap.subnet_for_ip(ip) for ip in ips}
+    if len(subnets) == 1:
+        (subnet,) = subnets.values()
+        block = next((c for c in subnet.cidrs if c.version == version), None) if subnet is not None else None
+        if block is not None:
+            return str(
+                block
+            ), f"subnet {subnet.subnet_id if subnet else ''} ({block}), which holds all {len(ips)} peers"
+    bits = 32 if version == 4 else 128
+    values = [v for _, v in parsed]
+    diff = 0
+    for v in values:
+        diff |= v ^ values[0]
+    prefix = bits - diff.bit_length()
+    block = cidr_of(version, values[0], prefix)
+    size = 1 << (bits - prefix)
+    return str(block), f"{block} ({size:,} addresses), the smallest block holding all {len(ips)} peers"
+
+
+def common_peer_group(snap: Snapshot, eni: Eni, peers: Sequence[str], inbound: bool) -> tuple[str, str | None] | None:
+    """The one security group every peer is an interface of, where a reference to it would work."""
+    found = {_peer_group(snap, eni, ip, inbound) for ip in peers}
+    if len(found) != 1:
+        return None
+    (ref,) = found
+    if ref is None:
+        return None
+    # every peer must carry the group (``_peer_group`` picks one of each peer's groups)
+    members = {a for e in snap.members(ref[0]) for a in e.addresses}
+    return ref if all(ip in members for ip in peers) else None
+
+
+def security_group_cause_fix(snap: Snapshot, hop: Hop, pkt: Packet, peers: Sequence[str]) -> Fix | None:
+    """One rule on the blocking group admitting every peer of a cause: their group, else their block."""
+    eni = snap.enis.get(hop.interface_id or "")
+    if eni is None or not eni.groups:
+        return None
+    inbound = hop.direction == "inbound"
+    gid = _pick_group(snap, eni)
+    if pkt.protocol in (1, 58) and pkt.icmp_type is None:
+        pkt = replace(pkt, icmp_type=8 if pkt.protocol == 1 else 128, icmp_code=-1)
+    ref = None if hop.reason == "reference-not-preserved" else common_peer_group(snap, eni, peers, inbound)
+    if ref is not None:
+        n = len(snap.members(ref[0]))
+        admits = f"the {n} interface(s) of {ref[0]}, which every peer of this cause belongs to"
+        return _sg_rule_fix(snap, eni, gid, inbound, pkt, "group", ref[0], ref[1], admits)
+    block = covering_cidr(snap, peers)
+    if block is None:
+        return None
+    return _sg_rule_fix(snap, eni, gid, inbound, pkt, "cidr", block[0], None, block[1])
+
+
+def network_acl_cause_fix(
+    snap: Snapshot, hop: Hop, pkt: Packet, peers: Sequence[str], clients: Sequence[str], client_ports: Sequence[int]
+) -> Fix | None:
+    """One ACL entry admitting every peer of a cause: for a dropped response, over the clients' ports."""
+    acl = snap.nacls.get(hop.resource_id)
+    block = covering_cidr(snap, peers)
+    if acl is None or block is None:
+        return None
+    egress = hop.direction == "outbound"
+    taken = _numbers(acl, egress)
+    blocked_at = 32767 if hop.rule == "*" or not isinstance(hop.rule, int) else hop.rule
+    number = _free_below(taken, blocked_at) if blocked_at < 32767 else _free_after_last(taken)
+    if number is None:
+        return None
+    if pkt.protocol in (1, 58) and pkt.icmp_type is None:
+        t = (8 if pkt.protocol == 1 else 128) if pkt.role != "response" else (0 if pkt.protocol == 1 else 129)
+        pkt = replace(pkt, icmp_type=t, icmp_code=-1)
+    ports: tuple[int, int] | None = None
+    why = f": it admits {block[1]}"
+    if pkt.role == "response" and pkt.protocol in (6, 17):
+        ports = clients_port_range(snap, clients, client_ports)
+        why = f" for responses to the clients' ephemeral ports{why}"
+    elif pkt.protocol in (6, 17) and pkt.dst_port is not None:
+        ports = (pkt.dst_port, pkt.dst_port_to if pkt.dst_port_to is not None else pkt.dst_port)
+    return _nacl_entry_fix(snap, acl, egress, number, pkt, block[0], ports, why=why)
+
+
+# ---- connection tracking ---------------------------------------------------------------------------------
+LINUX_KEEPALIVE_TIME = 7200  # net.ipv4.tcp_keepalive_time's default: a longer timeout lets keepalives refresh
+
+
+def tracking_fixes(eni: Eni, protocol: int | None, timeouts: TrackingTimeouts) -> list[Fix]:
+    """For a connection forgotten while idle: keepalives shorter than the timeout, or a longer timeout."""
+    blast = {"interface": eni.eni_id}
+    if protocol == 6:
+        limit = timeouts.tcp_established
+        keepalive = Fix(
+            f"Send TCP keepalives more often than every {limit:,} s on these connections (on Linux, "
+            f"net.ipv4.tcp_keepalive_time below {limit} with SO_KEEPALIVE on the socket, or the connection pool's "
+            "keepalive), so the tracking entry never expires; no rule change.",
+            "",
+            "",
+            blast,
+        )
+        longer = max(limit, LINUX_KEEPALIVE_TIME + 60)
+        spec = f"TcpEstablishedTimeout={longer}"
+        what = f"TCP established timeout to {longer:,} s (above Linux's default keepalive time of 7,200 s)"
+    else:
+        keepalive = Fix(
+            f"Send a packet on these UDP flows more often than every {timeouts.udp} s "
+            f"({timeouts.udp_stream} s once a flow has seen more than one request and response); no rule change.",
+            "",
+            "",
+            blast,
+        )
+        spec = "UdpTimeout=60,UdpStreamTimeout=180"
+        what = "UDP timeouts to their maximum (60 s, 180 s for streams)"
+    timeout = Fix(
+        f"Or raise {eni.eni_id}'s {what}.",
+        f"aws ec2 modify-network-interface-attribute --network-interface-id {eni.eni_id} "
+        f"--connection-tracking-specification {spec}",
+        f"# set ConnectionTrackingSpecification {spec.replace(',', ', ')} on {eni.eni_id} (or its launch template)",
+        blast,
+    )
+    return [keepalive, timeout]

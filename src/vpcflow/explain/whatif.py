@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from vpcflow.explain.fixes import Packet, network_acl_fixes, security_group_fixes
+from vpcflow.explain.core import hop_fixes
+from vpcflow.explain.fixes import Packet, network_acl_fixes
+from vpcflow.explain.model import Fix
 from vpcflow.policy import Flow, FlowEvaluation, Hop, evaluate_flow
 from vpcflow.snapshot import Snapshot
 
@@ -29,19 +31,42 @@ def _hop_text(hop: Hop) -> str:
     return f"network ACL {hop.resource_id} {hop.direction} {rule}{ports}"
 
 
-def check_flow(snapshot: Snapshot, flow: Flow) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CheckResult:
+    """Would a flow and its response pass: every hop's verdict, one sentence, and the fixes."""
+
+    flow: Flow
+    request_allowed: bool
+    response_allowed: bool
+    request: tuple[Hop, ...]
+    response: tuple[Hop, ...]
+    message: str
+    fixes: tuple[Fix, ...]
+
+    @property
+    def allowed(self) -> bool:
+        return self.request_allowed and self.response_allowed
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "flow": {k: v for k, v in asdict(self.flow).items() if v is not None},
+            "allowed": self.allowed,
+            "request_allowed": self.request_allowed,
+            "response_allowed": self.response_allowed,
+            "request": [hop_json(h) for h in self.request],
+            "response": [hop_json(h) for h in self.response],
+            "message": self.message,
+            "fixes": [f.to_json() for f in self.fixes],
+        }
+
+
+def check_flow(snapshot: Snapshot, flow: Flow) -> CheckResult:
     """Evaluate the request and its response and propose fixes for every blocker."""
     ev: FlowEvaluation = evaluate_flow(snapshot, flow)
-    fixes: list[dict[str, Any]] = []
     req_pkt = Packet(
         flow.src, flow.dst, flow.protocol, flow.src_port, flow.dst_port, flow.icmp_type, flow.icmp_code, "request"
     )
-    for hop in ev.request:
-        if not hop.allowed:
-            if hop.layer == "security-group":
-                fixes += security_group_fixes(snapshot, hop, req_pkt)
-            else:
-                fixes += network_acl_fixes(snapshot, hop, req_pkt)
+    fixes: list[Fix] = hop_fixes(snapshot, [h for h in ev.request if not h.allowed], req_pkt)
     resp_type = {8: 0, 128: 129}.get(flow.icmp_type or -1)
     resp_pkt = Packet(
         flow.dst,
@@ -70,13 +95,4 @@ def check_flow(snapshot: Snapshot, flow: Flow) -> dict[str, Any]:
         resp = ev.first_blocking_response_hop
         assert resp is not None
         message = f"The request passes, but its response is blocked by {_hop_text(resp)}: network ACLs are stateless."
-    return {
-        "flow": {k: v for k, v in asdict(flow).items() if v is not None},
-        "allowed": ev.request_allowed and ev.response_allowed,
-        "request_allowed": ev.request_allowed,
-        "response_allowed": ev.response_allowed,
-        "request": [hop_json(h) for h in ev.request],
-        "response": [hop_json(h) for h in ev.response],
-        "message": message,
-        "fixes": fixes,
-    }
+    return CheckResult(flow, ev.request_allowed, ev.response_allowed, ev.request, ev.response, message, tuple(fixes))

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from vpcflow.errors import InputError
 from vpcflow.records import catalog
 from vpcflow.records.logformat import DEFAULT_LAYOUT, TGW_DEFAULT_LAYOUT, Layout, parse_header
 from vpcflow.records.schema import (
@@ -27,13 +28,14 @@ from vpcflow.records.schema import (
     TGW_RESOURCE_TYPES,
     TIMESTAMP_COLUMNS,
 )
+from vpcflow.records.validate import value_problems
 
-ACTIONS = frozenset(["ACCEPT", "REJECT"])
-LOG_STATUSES = frozenset(["OK", "NODATA", "SKIPDATA"])
 HEALTH_STATUSES = ("NODATA", "SKIPDATA")
 MAX_QUARANTINE_TEXT = 2048
 HEADER_SCAN = 1 << 16
 """Bytes looked at for a header line at the top of a source (AWS's header is a few hundred)."""
+UTF8_BOM = b"\xef\xbb\xbf"
+INT_BOUNDS = {pa.int32(): 2**31, pa.int64(): 2**63}
 
 
 @dataclass(frozen=True)
@@ -104,9 +106,11 @@ class TextParser:
             return ParsedBlock(RECORD_SCHEMA.empty_table())
         headers = 0
         if first_line == 0:
+            if bytes(block[: len(UTF8_BOM)]) == UTF8_BOM:  # an editor's byte-order mark: not part of the header
+                block = block[len(UTF8_BOM) :]
             end = bytes(block[:HEADER_SCAN]).find(b"\n")
             first = bytes(block[:HEADER_SCAN] if end < 0 else block[:end])
-            layout = parse_header(first.decode("utf-8", "replace"))
+            layout = self._header(first.decode("utf-8", "replace"))
             if layout is not None:
                 self.layout = layout
                 headers = 1
@@ -116,6 +120,8 @@ class TextParser:
                     return ParsedBlock(RECORD_SCHEMA.empty_table(), headers=headers)
         try:
             table = self._fast(block, self.layout)
+            if value_problems(table) is not None:
+                raise _Invalid("impossible values")
         except _Invalid:
             text = bytes(block)
             result = self._slow(text, first_line)
@@ -149,24 +155,19 @@ class TextParser:
         if expected_lines is not None and table.num_rows != expected_lines:
             raise _Invalid("malformed or blank lines")
         try:
-            table = apply_types(table)
+            return apply_types(table)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as err:
             raise _Invalid(str(err)) from err
-        if self._has_bad_values(table):
-            raise _Invalid("bad enumerated values")
-        return table
 
-    @staticmethod
-    def _has_bad_values(table: pa.Table) -> bool:
-        """Whether an action or log-status is not a value AWS writes (the slow path then says where)."""
-        for name, allowed in (("action", ACTIONS), ("log_status", LOG_STATUSES)):
-            if name not in table.column_names:
-                continue
-            for chunk in table.column(name).chunks:
-                values = chunk.dictionary if pa.types.is_dictionary(chunk.type) else pc.unique(chunk)
-                if set(values.to_pylist()) - allowed - {None}:
-                    return True
-        return False
+    def _header(self, text: str) -> Layout | None:
+        """The layout a header line names; one naming a field twice cannot be read (which column is which?)."""
+        layout = parse_header(text)
+        if layout is not None and len(set(layout.columns)) != len(layout.columns):
+            twice = sorted({c for c in layout.columns if layout.columns.count(c) > 1})
+            raise InputError(
+                f"{self.source} has a header naming {', '.join(twice)} twice, so its columns cannot be told apart."
+            )
+        return layout
 
     # -- slow path ------------------------------------------------------------------------------
     def _slow(self, block: bytes, first_line: int) -> ParsedBlock:
@@ -181,8 +182,22 @@ class TextParser:
         def flush() -> None:
             if run:
                 data = b"\n".join(run) + b"\n"
-                table = self._fast(data, run_layout, len(run))
-                pieces.append(self._canonical(table, run_layout, pa.array(run_lines, type=pa.int64())))
+                try:
+                    table = self._fast(data, run_layout, len(run))
+                except _Invalid:  # a value the line check let through (rare): read the run line by line
+                    table = self._one_by_one(run, run_lines, run_layout, quarantined)
+                if table is None:
+                    run.clear()
+                    run_lines.clear()
+                    return
+                lines = pa.array(run_lines, type=pa.int64())
+                problems = value_problems(table)
+                if problems is not None:
+                    for i in pc.indices_nonzero(problems.bad).to_pylist():
+                        quarantined.append(self._quarantine(run_lines[i], problems.reasons[i].as_py(), run[i]))
+                    keep = pc.invert(problems.bad)
+                    table, lines = table.filter(keep), lines.filter(keep)
+                pieces.append(self._canonical(table, run_layout, lines))
                 run.clear()
                 run_lines.clear()
 
@@ -200,7 +215,7 @@ class TextParser:
             except UnicodeDecodeError:
                 quarantined.append(self._quarantine(number, "the line is not UTF-8 text", line))
                 continue
-            header = parse_header(text)
+            header = self._header(text)
             if header is not None:
                 headers += 1
                 if header != self.layout:
@@ -218,7 +233,24 @@ class TextParser:
             run_lines.append(number)
         flush()
         table = pa.concat_tables(pieces, promote_options="permissive") if pieces else RECORD_SCHEMA.empty_table()
+        quarantined.sort(key=lambda q: q.line)
         return ParsedBlock(table, quarantined, headers=headers, blanks=blanks)
+
+    def _one_by_one(
+        self, run: list[bytes], run_lines: list[int], layout: Layout, quarantined: list[Quarantined]
+    ) -> pa.Table | None:
+        """Parse each line alone, quarantining those Arrow refuses; ``run`` keeps only the lines read."""
+        tables, kept, kept_lines = [], [], []
+        for line, number in zip(run, run_lines, strict=True):
+            try:
+                tables.append(self._fast(line + b"\n", layout, 1))
+            except _Invalid as err:
+                quarantined.append(self._quarantine(number, f"the values cannot be read: {err}", line))
+                continue
+            kept.append(line)
+            kept_lines.append(number)
+        run[:], run_lines[:] = kept, kept_lines
+        return pa.concat_tables(tables, promote_options="permissive") if tables else None
 
     def _classify(self, text: str) -> tuple[Layout, str | None]:
         """Which layout reads this line, or why none does."""
@@ -234,15 +266,11 @@ class TextParser:
             if token == "-":
                 continue
             if name in INTEGER_COLUMNS or name in TIMESTAMP_COLUMNS:
-                if not token.lstrip("-").isdigit():
+                if not (token.isascii() and token.lstrip("-").isdigit()):
                     return layout, f"{catalog.BY_COLUMN[name].name} is not an integer: {token[:40]!r}"
-                value = int(token)
-                if FIELD_SCHEMA.field(name).type == pa.int32() and not -(2**31) <= value < 2**31:
+                bound = INT_BOUNDS.get(FIELD_SCHEMA.field(name).type, 2**63)
+                if not -bound <= int(token) < bound:
                     return layout, f"{catalog.BY_COLUMN[name].name} is out of range: {token[:40]!r}"
-            elif name == "action" and token not in ACTIONS:
-                return layout, f"action is neither ACCEPT nor REJECT: {token[:40]!r}"
-            elif name == "log_status" and token not in LOG_STATUSES:
-                return layout, f"log-status is not OK, NODATA or SKIPDATA: {token[:40]!r}"
         return layout, None
 
     def _quarantine(self, number: int, reason: str, line: bytes) -> Quarantined:
@@ -263,6 +291,8 @@ def apply_types(table: pa.Table) -> pa.Table:
         if name in TIMESTAMP_COLUMNS and not pa.types.is_timestamp(col.type):
             col = col.cast(pa.int64())
             bounds = pc.min_max(col).as_py()
+            if bounds["min"] is not None and bounds["min"] < 0:  # impossible (quarantined later); never overflow
+                col = pc.max_element_wise(col, -1)
             if bounds["min"] is not None and bounds["min"] >= MILLISECOND_THRESHOLD:
                 millis = col
             elif bounds["max"] is None or bounds["max"] < MILLISECOND_THRESHOLD:

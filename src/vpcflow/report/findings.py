@@ -1,9 +1,10 @@
-"""Finding writers: JSON lines, OCSF 1.1 Detection Finding (class 2004) and AWS Security Finding Format.
+"""Detection findings as JSON lines, OCSF 1.1 Detection Finding (class 2004) and AWS Security Finding Format.
 
-One mapping per format, shared by ``vpcflow detect`` and the HTML report. OCSF follows the Security
-Lake conventions for the flow records inside a finding (REJECT is disposition "Blocked", ENI fields on
-the endpoint chosen by flow direction); ASFF output is a JSON array that
-``aws securityhub batch-import-findings --findings file://findings.json`` accepts (100 per call).
+The mapping of a detection onto the shared envelope (``report.envelope``: partition, timestamps,
+product), used by ``vpcflow detect`` and the HTML report; coverage verdicts have their own mapping onto
+the same envelope in ``coverage.findings``. OCSF follows the Security Lake conventions for the flow
+records inside a finding (ENI fields on the endpoint chosen by flow direction); ASFF output is a JSON
+array that ``aws securityhub batch-import-findings --findings file://findings.json`` accepts (100 per call).
 """
 
 from __future__ import annotations
@@ -13,13 +14,11 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from vpcflow import __version__
+from vpcflow.aws.partition import partition_of_region
 from vpcflow.cli.output import json_default
 from vpcflow.detect.model import Finding, Rule
+from vpcflow.report import envelope
 
-OCSF_VERSION = "1.1.0"
-OCSF_SEVERITY = {"info": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
-ASFF_SEVERITY = {"info": "INFORMATIONAL", "low": "LOW", "medium": "MEDIUM", "high": "HIGH", "critical": "CRITICAL"}
 ASFF_TYPES = {
     "reconnaissance": "TTPs/Discovery",
     "discovery": "TTPs/Discovery",
@@ -36,11 +35,7 @@ PROTOCOLS = {1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPV6"}
 
 
 def _ms(ts: datetime | None) -> int | None:
-    return int(ts.replace(tzinfo=UTC).timestamp() * 1000) if ts else None
-
-
-def _iso(ts: datetime | None) -> str | None:
-    return ts.replace(tzinfo=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z") if ts else None
+    return envelope.epoch_ms(ts) if ts else None
 
 
 def finding_json(finding: Finding) -> str:
@@ -96,8 +91,7 @@ def _resources(finding: Finding) -> list[dict[str, Any]]:
 
 def to_ocsf(finding: Finding, rule: Rule | None = None, *, now: datetime | None = None) -> dict[str, Any]:
     """An OCSF 1.1.0 Detection Finding (class_uid 2004, activity Create)."""
-    created = now or datetime.now(UTC).replace(tzinfo=None)
-    sev = finding.severity
+    created = now or datetime.now(UTC)
     attacks = [
         {"technique": {"uid": t.id, "name": t.name}, "tactic": {"name": t.tactic}, "version": "14"}
         for t in (rule.techniques if rule else ())
@@ -109,48 +103,30 @@ def to_ocsf(finding: Finding, rule: Rule | None = None, *, now: datetime | None 
         "types": [rule.category] if rule else [],
         "first_seen_time": _ms(finding.first_seen),
         "last_seen_time": _ms(finding.last_seen),
-        "created_time": _ms(created),
+        "created_time": envelope.epoch_ms(created),
         "analytic": {"uid": finding.rule_id, "name": finding.title, "type_id": 1, "type": "Rule"},
         "data_sources": ["AWS VPC Flow Logs"],
     }
     if attacks:
         info["attacks"] = attacks
-    out: dict[str, Any] = {
-        "activity_id": 1,
-        "activity_name": "Create",
-        "category_uid": 2,
-        "category_name": "Findings",
-        "class_uid": 2004,
-        "class_name": "Detection Finding",
-        "type_uid": 200401,
-        "type_name": "Detection Finding: Create",
-        "severity_id": OCSF_SEVERITY.get(sev, 0),
-        "severity": sev.capitalize() if sev != "info" else "Informational",
-        "status_id": 1,
-        "status": "New",
-        "time": _ms(finding.last_seen) or _ms(created),
-        "message": finding.summary,
-        "finding_info": info,
-        "metadata": {
-            "version": OCSF_VERSION,
-            "product": {"name": "vpcflow", "vendor_name": "vpcflow", "version": __version__},
-            "profiles": ["cloud"],
-        },
-        "cloud": {"provider": "AWS"},
-        "resources": _resources(finding),
-        "evidences": [_ocsf_evidence(e) for e in finding.evidence],
-        "unmapped": {"entities": finding.entities, "counts": finding.counts, "details": finding.details},
-    }
-    account = finding.entities.get("account_id") or next(
-        (e.get("account_id") for e in finding.evidence if e.get("account_id")), None
-    )
-    if account:
-        out["cloud"]["account"] = {"uid": str(account)}
-    if rule and rule.remediation:
-        out["remediation"] = {"desc": rule.remediation}
+    unmapped: dict[str, Any] = {"entities": finding.entities, "counts": finding.counts, "details": finding.details}
     if finding.explanation:
-        out["unmapped"]["explanation"] = finding.explanation
-    return out
+        unmapped["explanation"] = finding.explanation
+    extra: dict[str, Any] = {"evidences": [_ocsf_evidence(e) for e in finding.evidence], "unmapped": unmapped}
+    if rule and rule.remediation:
+        extra["remediation"] = {"desc": rule.remediation}
+    account = asff_account(finding, None)
+    return envelope.ocsf(
+        class_uid=2004,
+        class_name="Detection Finding",
+        time=finding.last_seen or created,
+        severity_name=finding.severity,
+        message=finding.summary,
+        finding_info=info,
+        resources=_resources(finding),
+        account_id=account,
+        **extra,
+    )
 
 
 def _asff_network(finding: Finding) -> dict[str, Any] | None:
@@ -179,52 +155,49 @@ def _asff_network(finding: Finding) -> dict[str, Any] | None:
 def to_asff(
     finding: Finding, rule: Rule | None, *, account_id: str, region: str, now: datetime | None = None
 ) -> dict[str, Any]:
-    """An AWS Security Finding Format finding for the account's default product (batch-import-findings)."""
-    stamp = _iso(now or datetime.now(UTC).replace(tzinfo=None))
+    """An AWS Security Finding Format finding for the account's default product (batch-import-findings).
+
+    Every ARN is in the partition of ``region``: GovCloud and China findings import there unchanged.
+    """
     category = rule.category if rule else "anomaly"
     eni = finding.entities.get("interface_id")
+    partition = partition_of_region(region)
     resource = (
         {
             "Type": "AwsEc2NetworkInterface",
-            "Id": f"arn:aws:ec2:{region}:{account_id}:network-interface/{eni}",
+            "Id": envelope.arn(region, account_id, "ec2", f"network-interface/{eni}"),
+            "Partition": partition,
             "Region": region,
         }
         if eni
-        else {"Type": "AwsAccount", "Id": f"AWS::::Account:{account_id}", "Region": region}
+        else {"Type": "AwsAccount", "Id": f"AWS::::Account:{account_id}", "Partition": partition, "Region": region}
     )
     product_fields = {"vpcflow/rule_id": finding.rule_id}
     for k, v in {**finding.entities, **finding.counts}.items():
         if v is not None:
-            product_fields[f"vpcflow/{k}"] = str(v)[:2048]
-    out: dict[str, Any] = {
-        "SchemaVersion": "2018-10-08",
-        "Id": f"vpcflow/{finding.rule_id}/{finding.id}",
-        "ProductArn": f"arn:aws:securityhub:{region}:{account_id}:product/{account_id}/default",
-        "GeneratorId": f"vpcflow/{finding.rule_id}",
-        "AwsAccountId": account_id,
-        "Types": [ASFF_TYPES.get(category, "Unusual Behaviors/Network Flow")],
-        "CreatedAt": stamp,
-        "UpdatedAt": stamp,
-        "Severity": {"Label": ASFF_SEVERITY.get(finding.severity, "INFORMATIONAL")},
-        "Title": finding.title[:256],
-        "Description": (finding.summary or finding.title)[:1024],
-        "Resources": [resource],
-        "ProductFields": dict(list(product_fields.items())[:50]),
-        "ProductName": "vpcflow",
-        "CompanyName": "vpcflow",
-        "RecordState": "ACTIVE",
-        "Workflow": {"Status": "NEW"},
-    }
-    if finding.first_seen:
-        out["FirstObservedAt"] = _iso(finding.first_seen)
-    if finding.last_seen:
-        out["LastObservedAt"] = _iso(finding.last_seen)
+            product_fields[f"vpcflow/{k}"] = str(v)
+    extra: dict[str, Any] = {}
     net = _asff_network(finding)
     if net:
-        out["Network"] = net
+        extra["Network"] = net
     if rule and rule.remediation:
-        out["Remediation"] = {"Recommendation": {"Text": rule.remediation[:512]}}
-    return out
+        extra["Remediation"] = {"Recommendation": {"Text": rule.remediation[:512]}}
+    return envelope.asff(
+        finding_id=f"vpcflow/{finding.rule_id}/{finding.id}",
+        generator_id=f"vpcflow/{finding.rule_id}",
+        account_id=account_id,
+        region=region,
+        types=[ASFF_TYPES.get(category, "Unusual Behaviors/Network Flow")],
+        title=finding.title,
+        description=finding.summary or finding.title,
+        severity_name=finding.severity,
+        resources=[resource],
+        created=now or datetime.now(UTC),
+        product_fields=product_fields,
+        first_observed=finding.first_seen,
+        last_observed=finding.last_seen,
+        **extra,
+    )
 
 
 def asff_account(finding: Finding, default: str | None) -> str | None:

@@ -37,6 +37,8 @@ CALLS: tuple[tuple[str, str, str | None, bool], ...] = (
     ("TransitGatewayVpcAttachments", "describe_transit_gateway_vpc_attachments", "vpc-id", False),
     ("ManagedPrefixLists", "describe_managed_prefix_lists", None, False),
     ("VpcBlockPublicAccessExclusions", "describe_vpc_block_public_access_exclusions", None, False),
+    # instance types, for the connection-tracking defaults (350 s on Nitro v6, 432,000 s otherwise)
+    ("Reservations", "describe_instances", "vpc-id", False),
 )
 
 

@@ -22,6 +22,7 @@ from vpcflow.snapshot.addr import Cidr, parse_cidr, parse_ip
 # Keys whose value is a list of describe objects; everything else at the top level is kept but not read.
 LIST_KEYS = (
     "Vpcs",
+    "Reservations",
     "Subnets",
     "NetworkInterfaces",
     "SecurityGroups",
@@ -173,6 +174,8 @@ class Eni:
     source_dest_check: bool
     owner_id: str | None
     raw: Mapping[str, Any]
+    instance_id: str | None = None  # Attachment.InstanceId
+    tracking: Mapping[str, int] = field(default_factory=dict)  # ConnectionTrackingConfiguration, when set
 
     @property
     def addresses(self) -> tuple[str, ...]:
@@ -235,10 +238,41 @@ def _req(obj: Mapping[str, Any], key: str, where: str) -> Any:
     return obj[key]
 
 
-def _int_or_none(value: Any) -> int | None:
+def _int_or_none(value: Any, where: str = "", key: str = "") -> int | None:
+    """An integer field as boto3 gives it; text or a fraction is refused, never guessed."""
     if value is None:
         return None
-    return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(where, f"has {key} {value!r}, which is not an integer")
+    return value
+
+
+def _bool(raw: Mapping[str, Any], key: str, where: str, default: bool | None = None) -> bool:
+    """A boolean field: JSON true or false (the string "false" would read as true)."""
+    value = raw.get(key, default)
+    if value is None:
+        raise _fail(where, f"has no {key}")
+    if not isinstance(value, bool):
+        raise _fail(where, f"has {key} {value!r}, which is not true or false")
+    return value
+
+
+def _list(raw: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    value = raw.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _fail(where, f"has {key} {value!r}, which is not a list")
+    return value
+
+
+def _object(raw: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    value = raw.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _fail(where, f"has {key} {value!r}, which is not a JSON object")
+    return value
 
 
 def _cidr(text: Any, where: str) -> Cidr:
@@ -248,15 +282,29 @@ def _cidr(text: Any, where: str) -> Cidr:
         raise _fail(where, f"has a malformed CIDR {text!r}") from err
 
 
+TRACKING_KEYS = ("TcpEstablishedTimeout", "UdpStreamTimeout", "UdpTimeout")
+
+
+def _tracking(eni: Mapping[str, Any], where: str) -> dict[str, int]:
+    """The interface's own connection-tracking timeouts (seconds), those that are set."""
+    conf = _object(eni, "ConnectionTrackingConfiguration", where)
+    out: dict[str, int] = {}
+    for key in TRACKING_KEYS:
+        value = _int_or_none(conf.get(key), where, f"ConnectionTrackingConfiguration.{key}")
+        if value is not None:
+            out[key] = value
+    return out
+
+
 def _parse_permission(raw: Mapping[str, Any], where: str) -> SgPermission:
     proto_raw = _req(raw, "IpProtocol", where)
     try:
         proto = protocol_number(proto_raw)
     except ValueError as err:
         raise _fail(where, f"has an unknown IpProtocol {proto_raw!r}") from err
-    cidrs = [_cidr(_req(r, "CidrIp", f"{where}.IpRanges"), where) for r in raw.get("IpRanges") or []]
-    cidrs += [_cidr(_req(r, "CidrIpv6", f"{where}.Ipv6Ranges"), where) for r in raw.get("Ipv6Ranges") or []]
-    pls = tuple(str(_req(p, "PrefixListId", f"{where}.PrefixListIds")) for p in raw.get("PrefixListIds") or [])
+    cidrs = [_cidr(_req(r, "CidrIp", f"{where}.IpRanges"), where) for r in _list(raw, "IpRanges", where)]
+    cidrs += [_cidr(_req(r, "CidrIpv6", f"{where}.Ipv6Ranges"), where) for r in _list(raw, "Ipv6Ranges", where)]
+    pls = tuple(str(_req(p, "PrefixListId", f"{where}.PrefixListIds")) for p in _list(raw, "PrefixListIds", where))
     groups = tuple(
         GroupRef(
             group_id=str(_req(g, "GroupId", f"{where}.UserIdGroupPairs")),
@@ -265,12 +313,12 @@ def _parse_permission(raw: Mapping[str, Any], where: str) -> SgPermission:
             peering_id=g.get("VpcPeeringConnectionId"),
             peering_status=g.get("PeeringStatus"),
         )
-        for g in raw.get("UserIdGroupPairs") or []
+        for g in _list(raw, "UserIdGroupPairs", where)
     )
     return SgPermission(
         protocol=proto,
-        from_port=_int_or_none(raw.get("FromPort")),
-        to_port=_int_or_none(raw.get("ToPort")),
+        from_port=_int_or_none(raw.get("FromPort"), where, "FromPort"),
+        to_port=_int_or_none(raw.get("ToPort"), where, "ToPort"),
         cidrs=tuple(cidrs),
         prefix_lists=pls,
         groups=groups,
@@ -279,31 +327,31 @@ def _parse_permission(raw: Mapping[str, Any], where: str) -> SgPermission:
 
 
 def _parse_nacl_entry(raw: Mapping[str, Any], where: str) -> NaclEntry:
-    number = int(_req(raw, "RuleNumber", where))
-    if "Egress" not in raw:
-        raise _fail(where, "has no Egress")
+    number = _int_or_none(_req(raw, "RuleNumber", where), where, "RuleNumber")
+    assert number is not None
+    egress = _bool(raw, "Egress", where)
     action = str(_req(raw, "RuleAction", where)).lower()
     if action not in ("allow", "deny"):
         raise _fail(where, f"has RuleAction {action!r}, not allow or deny")
     text = raw.get("CidrBlock") or raw.get("Ipv6CidrBlock")
     if not text:
         raise _fail(where, "has neither CidrBlock nor Ipv6CidrBlock")
-    ports = raw.get("PortRange") or {}
-    icmp = raw.get("IcmpTypeCode") or {}
+    ports = _object(raw, "PortRange", where)
+    icmp = _object(raw, "IcmpTypeCode", where)
     try:
         proto = protocol_number(_req(raw, "Protocol", where))
     except ValueError as err:
         raise _fail(where, f"has an unknown Protocol {raw.get('Protocol')!r}") from err
     return NaclEntry(
         number=number,
-        egress=bool(raw["Egress"]),
+        egress=egress,
         allow=action == "allow",
         protocol=proto,
         cidr=_cidr(text, where),
-        port_from=_int_or_none(ports.get("From")),
-        port_to=_int_or_none(ports.get("To")),
-        icmp_type=_int_or_none(icmp.get("Type")),
-        icmp_code=_int_or_none(icmp.get("Code")),
+        port_from=_int_or_none(ports.get("From"), where, "PortRange.From"),
+        port_to=_int_or_none(ports.get("To"), where, "PortRange.To"),
+        icmp_type=_int_or_none(icmp.get("Type"), where, "IcmpTypeCode.Type"),
+        icmp_code=_int_or_none(icmp.get("Code"), where, "IcmpTypeCode.Code"),
     )
 
 
@@ -329,6 +377,7 @@ class Snapshot:
     members_by_group: dict[str, tuple[Eni, ...]] = field(default_factory=dict)
     peerings: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     stale_refs: set[tuple[str, str, bool]] = field(default_factory=set)  # (group, referenced group, egress)
+    instance_types: dict[str, str] = field(default_factory=dict)  # instance id -> type, from Reservations
     # Memo tables for lookups repeated millions of times (explain, simulate); not part of the data.
     cache: dict[str, dict[Any, Any]] = field(default_factory=dict, repr=False, compare=False)
 
@@ -579,9 +628,13 @@ def _read(path_or_obj: Any) -> list[Mapping[str, Any]]:
     if isinstance(path_or_obj, str | Path):
         path = Path(path_or_obj)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_bytes().decode("utf-8")
         except OSError as err:
             raise SnapshotError(f"Cannot read the snapshot {path}: {err.strerror or err}.") from err
+        except UnicodeDecodeError as err:
+            raise SnapshotError(
+                f"The snapshot {path} is not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start})."
+            ) from err
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
@@ -681,6 +734,8 @@ def load_snapshot(path_or_obj: Any) -> Snapshot:
             source_dest_check=bool(e.get("SourceDestCheck", True)),
             owner_id=e.get("OwnerId"),
             raw=e,
+            instance_id=_object(e, "Attachment", where).get("InstanceId"),
+            tracking=_tracking(e, where),
         )
         snap.enis[eid] = eni
         for ip in eni.addresses:
@@ -724,6 +779,11 @@ def load_snapshot(path_or_obj: Any) -> Snapshot:
         )
         snap.nacls[aid] = acl
         for sid in acl.subnet_ids:
+            other = snap.nacl_by_subnet.get(sid)
+            if other is not None and other.acl_id != aid:
+                raise _fail(
+                    f"subnet {sid}", f"is associated with two network ACLs ({other.acl_id} and {aid}); AWS allows one"
+                )
             snap.nacl_by_subnet[sid] = acl
         if acl.is_default and acl.vpc_id:
             snap.default_nacl_by_vpc[acl.vpc_id] = acl
@@ -782,6 +842,13 @@ def load_snapshot(path_or_obj: Any) -> Snapshot:
             _cidr(_req(e, "Cidr", f"{where}.Entries"), where) for e in pl.get("Entries") or []
         )
         snap.prefix_list_names[pid] = str(pl.get("PrefixListName") or "")
+    for i, r in enumerate(raw.get("Reservations") or []):
+        for j, inst in enumerate(_list(r, "Instances", f"Reservations[{i}]")):
+            where = f"Reservations[{i}].Instances[{j}]"
+            if inst.get("InstanceId") and inst.get("InstanceType"):
+                if not isinstance(inst["InstanceType"], str):
+                    raise _fail(where, f"has InstanceType {inst['InstanceType']!r}, which is not a name")
+                snap.instance_types[str(inst["InstanceId"])] = inst["InstanceType"]
     snap.flow_logs = list(raw.get("FlowLogs") or [])
     for pcx in raw.get("VpcPeeringConnections") or []:
         if pcx.get("VpcPeeringConnectionId"):
@@ -798,4 +865,25 @@ def load_snapshot(path_or_obj: Any) -> Snapshot:
                 raise _fail(
                     f"network interface {eni.eni_id}", f"carries security group {g}, which is not in SecurityGroups"
                 )
+    _require_filters(snap)
     return snap
+
+
+def _require_filters(snap: Snapshot) -> None:
+    """What every verdict needs: each interface's subnet, and each subnet's network ACL. Without them the
+    engine would leave the hop out and answer "allowed", so the gap is an error naming the missing piece."""
+    for eni in snap.enis.values():
+        if eni.subnet_id and snap.subnets and eni.subnet_id not in snap.subnets:
+            raise _fail(f"network interface {eni.eni_id}", f"is in subnet {eni.subnet_id}, which is not in Subnets")
+        if eni.subnet_id and not snap.subnets and snap.enis:
+            raise _fail(
+                f"network interface {eni.eni_id}",
+                f"is in subnet {eni.subnet_id}, but the snapshot has no Subnets (add describe-subnets output)",
+            )
+    for sid, subnet in snap.subnets.items():
+        if snap.nacl_for_subnet(sid) is None:
+            vpc = f" nor a default ACL of {subnet.vpc_id}" if subnet.vpc_id else ""
+            raise SnapshotError(
+                f"The snapshot has no network ACL for subnet {sid} (no association{vpc}): "
+                "add the describe-network-acls output."
+            )

@@ -51,6 +51,7 @@ def list_cloudwatch_sources(
     *,
     logs_client: Any = None,
     ec2_client: Any = None,
+    region: str | None = None,
 ) -> Iterator[SourceObject]:
     """One source per log stream of ``log_group`` (all, or those of the given ENIs), events in [since, until).
 
@@ -58,10 +59,15 @@ def list_cloudwatch_sources(
     format cannot be known fails at once with one sentence.
     """
     logs = (
-        logs_client if logs_client is not None else aws_call("creating the CloudWatch Logs client", make_client, "logs")
+        logs_client
+        if logs_client is not None
+        else aws_call("creating the CloudWatch Logs client", make_client, "logs", region=region)
     )
-    ec2 = ec2_client if ec2_client is not None else aws_call("creating the EC2 client", make_client, "ec2")
+    ec2 = (
+        ec2_client if ec2_client is not None else aws_call("creating the EC2 client", make_client, "ec2", region=region)
+    )
     check_window(since, until)
+    _check_group_exists(logs, log_group)
     layout = resolve_layout(log_group, log_format, ec2)
     start_ms, end_ms = _ms(since), _ms(until)
     window = f"{start_ms if start_ms is not None else ''}-{end_ms if end_ms is not None else ''}"
@@ -86,6 +92,20 @@ def list_cloudwatch_sources(
             open=_opener(logs, log_group, name, start_ms, end_ms),
             layout=layout,
         )
+
+
+def _check_group_exists(logs: Any, log_group: str) -> None:
+    """A missing group is named as such (not as a missing format); without permission to look, go on."""
+    try:
+        pages = logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=log_group)
+        for page in pages:
+            if any(g.get("logGroupName") == log_group for g in page.get("logGroups", [])):
+                return
+    except (ClientError, BotoCoreError):
+        return  # denied or unreachable: the calls that follow say what is wrong, in their own words
+    region = getattr(getattr(logs, "meta", None), "region_name", None)
+    where = f" in region {region}" if region else ""
+    raise AwsAccessError(f"The log group {log_group} does not exist{where} (check the name and --region).")
 
 
 def _names_eni(stream: str, enis: list[str]) -> bool:

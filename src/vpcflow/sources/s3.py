@@ -51,6 +51,7 @@ def list_s3_sources(
     until: datetime | None = None,
     *,
     s3_client: Any = None,
+    region: str | None = None,
 ) -> Iterator[SourceObject]:
     """Every flow-log object under ``uri`` for the given accounts, regions and window [since, until).
 
@@ -68,7 +69,9 @@ def list_s3_sources(
     s3layout.check_window(since, until)
     lister = _Lister(
         bucket=bucket,
-        client=s3_client if s3_client is not None else aws_call("creating the S3 client", make_client, "s3"),
+        client=s3_client
+        if s3_client is not None
+        else aws_call("creating the S3 client", make_client, "s3", region=region),
         accounts=account_set,
         regions=region_set,
         since=s3layout.as_utc(since) if since is not None else None,

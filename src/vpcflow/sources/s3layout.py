@@ -33,6 +33,12 @@ DELIVERY_WINDOW = timedelta(minutes=5)
 # 600-second aggregation interval (plus AWS's 60 s capture delay) before its end, so a file stamped T can
 # hold starts from T-11 min on. Pruning by the stamp widens the window by this much, never more.
 MAX_RECORD_SPAN = timedelta(minutes=11)
+# What that means for the records stored (whole files are stored, never cut): files stamped up to 11 min
+# after --until are read, and the last of them (stamped until+10 min on the 5-minute grid) holds records
+# ending, and so starting, up to 15 min after --until; the first (stamped at --since) holds records
+# starting 11 min before --since.
+KEPT_AFTER_UNTIL = timedelta(minutes=15)
+KEPT_BEFORE_SINCE = MAX_RECORD_SPAN
 
 _ORG = r"o-[a-z0-9]{10,32}"
 _ACCOUNT = r"\d{12}"

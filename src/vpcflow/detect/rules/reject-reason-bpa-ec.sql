@@ -13,7 +13,7 @@ mitre:
   - {id: T1133, name: External Remote Services, tactic: Initial Access}
 parameters: {}
 false_positives:
-  - Expected effect of turning BPA on: Internet traffic to resources that were public before.
+  - "Expected effect of turning BPA on: Internet traffic to resources that were public before."
 remediation: >
   BPA: if the resource must be reachable from the Internet, add a BPA exclusion for its VPC or subnet
   (allow-bidirectional or allow-egress); otherwise nothing to do. EC: make the client use an encrypted

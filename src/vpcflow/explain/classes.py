@@ -1,0 +1,94 @@
+"""The decision class of every grouped tuple at once: what ``Explainer._class_key`` computes one tuple
+at a time.
+
+For the causes view only the class of a tuple matters (its message and fixes are never rendered), and
+100,000 tuples fall in a few thousand classes. Each component of the class key depends on one column
+(or on an interface and an address), so it is computed once per distinct value (Arrow's dictionary
+encoding finds them), interned as an int and spread over the rows with numpy; np.unique over the rows
+of ints then gives every row its class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from vpcflow.explain.core import Explainer
+from vpcflow.snapshot.addr import is_ip
+
+if TYPE_CHECKING:
+    from vpcflow.explain.batch import GroupedTuples
+
+
+def _encode(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[Any]]:
+    """Row codes and the distinct values they index (a null is the last value)."""
+    enc = pc.dictionary_encode(column)
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
+    values = enc.dictionary.to_pylist()
+    codes = enc.indices.fill_null(len(values)).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, [*values, None]
+
+
+def _spread(column: pa.ChunkedArray | pa.Array, fn: Callable[[Any], Any], intern: dict[Any, int]) -> np.ndarray:
+    """``fn`` of every row's value as an interned int, ``fn`` called once per distinct value."""
+    codes, values = _encode(column)
+    mapped = np.fromiter((intern.setdefault(fn(v), len(intern)) for v in values), dtype=np.int64, count=len(values))
+    return mapped[codes]
+
+
+def packet_addresses(addr: list[str | None], pkt_addr: list[str | None]) -> list[str | None]:
+    """The packet's own address per row: pkt-srcaddr (pkt-dstaddr) when it is an address, as RecordKey."""
+    valid: dict[str | None, bool] = {}
+    out = []
+    for a, p in zip(addr, pkt_addr, strict=True):
+        ok = valid.get(p)
+        if ok is None:
+            ok = valid[p] = is_ip(p)
+        out.append(p if ok else a)
+    return out
+
+
+def class_index(grouped: GroupedTuples, explainer: Explainer) -> tuple[np.ndarray, np.ndarray]:
+    """For every row the index of its class, and the first row of each class (its representative)."""
+    table = grouped.table
+    assert table is not None
+    if grouped.rows == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    intern: dict[Any, int] = {}
+    parts: list[np.ndarray] = []
+    iface_codes, ifaces = _encode(table.column("interface_id"))
+    for c in ("srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr"):  # is the address the interface's own?
+        addr_codes, addrs = _encode(table.column(c))
+        width = len(addrs)
+        pair_values, pair_rows = np.unique(iface_codes * width + addr_codes, return_inverse=True)
+        owned = np.fromiter(
+            (explainer.owns(ifaces[p // width], addrs[p % width]) for p in pair_values.tolist()),
+            dtype=np.int64,
+            count=len(pair_values),
+        )
+        parts.append(owned[pair_rows.reshape(-1)])
+    for c in ("interface_id", "flow_direction", "protocol"):
+        parts.append(_encode(table.column(c))[0])
+    for c in ("srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr"):
+        parts.append(_spread(table.column(c), explainer.addr_id, intern))
+    for c in ("srcport", "dstport"):
+        parts.append(_spread(table.column(c), explainer.port_id, intern))
+    sp = table.column("srcport").to_numpy().astype(np.float64)  # nulls become NaN
+    dp = table.column("dstport").to_numpy().astype(np.float64)
+    parts.append(np.where(np.isnan(sp) | np.isnan(dp), 2, np.sign(np.nan_to_num(sp - dp))).astype(np.int64))
+    for c in ("tcp_flags", "reject_reason", "action", "record_type", "reverse_accepted", "busy_with_other_peers"):
+        parts.append(_encode(table.column(c))[0])
+    cols = grouped.columns
+    idle, accepts, proto, iface = cols["idle_seconds"], cols["reverse_accepts"], cols["protocol"], cols["interface_id"]
+    expired = np.zeros(grouped.rows, dtype=np.int64)
+    for i in np.flatnonzero(~table.column("idle_seconds").is_null().to_numpy(zero_copy_only=False)).tolist():
+        expired[i] = explainer.tracking_expired(iface[i], proto[i], idle[i], accepts[i] > 1)
+    parts.append(expired)
+    matrix = np.stack(parts, axis=1)
+    _, first, inverse = np.unique(matrix, axis=0, return_index=True, return_inverse=True)
+    return inverse.reshape(-1), first
