@@ -4,7 +4,9 @@
         "$(python -c 'import vpcflow.engines.spark_job as j; print(j.__file__)')" \\
         --path s3a://bucket/AWSLogs/ --since 2026-11-01 --findings-out s3a://bucket/findings/
 
-The arguments are detect's. spark-submit's --master and --conf reach the session through SparkConf
+The arguments are detect's, except that a job gates on nothing unless --fail-on is given: its work is
+writing the findings, and a cluster marks a step that exits 1 as failed.
+spark-submit's --master and --conf reach the session through SparkConf
 (vpcflow never overrides them); ``python -m vpcflow.engines.spark_job`` does the same without it.
 """
 
@@ -25,6 +27,8 @@ def main(argv: list[str] | None = None) -> Any:
     from vpcflow.cli import main as cli_main
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if not any(a == "--fail-on" or a.startswith("--fail-on=") for a in args):
+        args = ["--fail-on", "none", *args]
     return cli_main(["detect", "--engine", "spark", *args])
 
 
