@@ -20,7 +20,7 @@ from vpcflow.detect.model import SEVERITIES
 from vpcflow.detect.runner import EVIDENCE_COLUMNS, DetectResult
 from vpcflow.engines.duckdb import DuckDBEngine
 from vpcflow.report.gather import open_store
-from vpcflow.report.model import CauseLink, Causes, Count, Findings, FindingView, RuleOutcome, SilentSubject, Technique
+from vpcflow.report.model import CauseLink, Causes, Count, Findings, FindingView, RuleOutcome, SilentSubject
 
 REPORT_MAX_FINDINGS = 20
 """Findings per rule in the report: the most severe and largest first (detect's own ranking)."""
@@ -70,7 +70,7 @@ def _text(value: Any) -> str:
 
 
 def finding_view(finding: Finding, rule: Rule | None) -> FindingView:
-    techniques = tuple(Technique(t.id, t.name, t.tactic) for t in rule.techniques) if rule else ()
+    techniques = tuple(rule.techniques) if rule else ()
     return FindingView(
         severity=finding.severity,
         rule_id=finding.rule_id,

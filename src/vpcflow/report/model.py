@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from vpcflow.detect.model import Technique  # the rule's own: the report shows it as it is
+
 INTENT_ORDER = ("likely-misconfiguration", "unexplained", "benign", "intended-block")
 """What needs a person first: broken traffic of your own, then what the snapshot cannot explain."""
 
@@ -121,13 +123,6 @@ class Charts:
     heat_ports: tuple[str, ...]
     heat_cells: tuple[HeatCell, ...]
     by_interface: tuple[Count, ...]
-
-
-@dataclass(frozen=True)
-class Technique:
-    id: str
-    name: str
-    tactic: str
 
 
 @dataclass(frozen=True)
