@@ -12,9 +12,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from vpcflow.explain.classes import class_index
@@ -88,17 +90,49 @@ def _projection(con: duckdb.DuckDBPyConnection, relation: str) -> str:
     return ", ".join(parts)
 
 
+class _Columns(dict[str, list[Any]]):
+    """A table's columns as Python lists, each converted on first use: the causes view reads a few rows
+    of most columns, and converting 100,000 rows of all of them costs more than its whole tally."""
+
+    def __init__(self, table: pa.Table) -> None:
+        super().__init__()
+        self._table = table
+
+    def __missing__(self, name: str) -> list[Any]:
+        values: list[Any] = self._table.column(name).to_pylist()
+        self[name] = values
+        return values
+
+
 @dataclass
 class GroupedTuples:
     """The distinct tuples of a relation (or its records, per record), columnar, with their context facts."""
 
-    columns: dict[str, list[Any]]
-    first_source: list[str | None]
-    first_line: list[int]
-    rows: int
+    table: pa.Table  # one row per tuple: KEY_COLUMNS, n, first_seen, last_seen and the context facts
+    first: pa.StructArray  # each tuple's first record: its source object (o) and line (l)
     sql_seconds: float
-    table: pa.Table | None = field(default=None, repr=False)  # the same columns, as Arrow
     _rows: list[tuple[Any, ...]] | None = field(default=None, repr=False)  # the key columns as row tuples
+    columns: _Columns = field(init=False, repr=False)  # the table's columns as lists, converted when read
+
+    def __post_init__(self) -> None:
+        self.columns = _Columns(self.table)
+
+    @property
+    def rows(self) -> int:
+        return int(self.table.num_rows)
+
+    @cached_property
+    def first_source(self) -> list[str | None]:
+        return self.first.field("o").to_pylist()  # type: ignore[no-any-return]
+
+    @cached_property
+    def first_line(self) -> list[int]:
+        return self.first.field("l").to_pylist()  # type: ignore[no-any-return]
+
+    def take(self, rows: Sequence[int] | np.ndarray) -> GroupedTuples:
+        """Only the given rows (row j of the result is ``rows[j]``): a few tuples' keys without converting all."""
+        index = pa.array(np.asarray(rows, dtype=np.int64))
+        return GroupedTuples(self.table.take(index), self.first.take(index), self.sql_seconds)
 
     def key(self, i: int, explainer: Explainer) -> RecordKey:
         """The tuple's key; ``explainer`` judges the idle gap against the interface's tracking timeout."""
@@ -203,16 +237,8 @@ def group_tuples(
     """
     began = time.perf_counter()
     table: pa.Table = con.sql(sql).to_arrow_table()
-    names = [c for c in table.column_names if c != "first"]
     first = table.column("first").combine_chunks()
-    return GroupedTuples(
-        columns={name: table.column(name).to_pylist() for name in names},
-        first_source=first.field("o").to_pylist(),
-        first_line=first.field("l").to_pylist(),
-        rows=table.num_rows,
-        sql_seconds=time.perf_counter() - began,
-        table=table,
-    )
+    return GroupedTuples(table.drop_columns(["first"]), first, time.perf_counter() - began)
 
 
 def explain_relation(

@@ -11,40 +11,31 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
-from vpcflow.explain.batch import group_tuples
+from vpcflow.explain.batch import KEY_COLUMNS, group_tuples
 from vpcflow.explain.causefix import Members, cause_fixes
-from vpcflow.explain.classes import class_index, packet_addresses
+from vpcflow.explain.classes import class_index
 from vpcflow.explain.core import WHERE, Decision, Explainer, proto_text
 from vpcflow.explain.intent import WATCHING_RULES
 from vpcflow.explain.model import INTENTS, Cause, CauseReport, CauseSummary, Intent, RecordKey
+from vpcflow.explain.tally import TOP, Tally, tally_tuples
 from vpcflow.snapshot import Snapshot
 
-TOP = 5  # top sources, destinations, ports and examples per cause
 
+@dataclass(frozen=True)
+class CausePass:
+    """The causes, and every distinct rejected tuple with its cause and intent (``tuples``: the grouped
+    key columns, ``cause_id`` and ``intent``), for a caller that splits records by cause, such as the
+    report's timeline, without explaining them again."""
 
-@dataclass
-class _Tally:
-    """What one cause accumulates over its tuples."""
-
-    decision: Decision
-    intent: Intent
-    records: int = 0
-    tuples: int = 0
-    sources: Counter[str] = field(default_factory=Counter)
-    destinations: Counter[str] = field(default_factory=Counter)
-    ports: Counter[int] = field(default_factory=Counter)
-    client_ports: set[int] = field(default_factory=set)
-    first_seen: Any = None  # ISO text, or epoch seconds (formatted once per cause): one kind per builder
-    last_seen: Any = None
-    largest: list[tuple[int, int, Any]] = field(default_factory=list)  # min-heap (records, -order, ref): examples
-    protocols: set[int] = field(default_factory=set)
-    interfaces: set[str | None] = field(default_factory=set)
+    report: CauseReport
+    tuples: pa.Table
 
 
 def explain_causes(
@@ -62,39 +53,43 @@ def explain_causes(
     is ``default`` (none for intended blocks) or ``all``; ``internal_cidrs`` are addresses that are yours
     beyond the snapshot's VPCs and their peers.
     """
+    return cause_pass(con, snapshot, records, context, fixes=fixes, internal_cidrs=internal_cidrs).report
+
+
+def cause_pass(
+    con: duckdb.DuckDBPyConnection,
+    snapshot: Snapshot,
+    records: str,
+    context: str | None = None,
+    *,
+    fixes: str = "default",
+    internal_cidrs: Sequence[str] = (),
+) -> CausePass:
+    """``explain_causes``, keeping each tuple's cause and intent."""
     grouped = group_tuples(con, records, context, light=True)
     explainer = Explainer(snapshot, memo=False, fixes=fixes, internal_cidrs=internal_cidrs)
-    builder = CauseBuilder(explainer, lambda i: (grouped.key(i, explainer), grouped.placement(i)))
-    # The decision of each tuple's class: classes found for all rows at once (``classes``), one
-    # decision per class; then each row is counted in its cause without building its key.
+
+    def example(row: int) -> tuple[RecordKey, dict[str, Any]]:
+        one = grouped.take([row])
+        return one.key(0, explainer), one.placement(0)
+
+    builder = CauseBuilder(explainer, example)
+    # One decision per class of tuples (classes found for all rows at once), then every tuple counted in
+    # its cause with numpy: no tuple's key is built but the representatives' and the examples'.
     classes, representatives = class_index(grouped, explainer)
-    decisions = [explainer.decide(grouped.key(int(r), explainer))[1] for r in representatives]
-    cols = grouped.columns
-    src, dst = (
-        packet_addresses(cols["srcaddr"], cols["pkt_srcaddr"]),
-        packet_addresses(cols["dstaddr"], cols["pkt_dstaddr"]),
+    firsts = grouped.take(representatives)
+    decisions = [explainer.decide(firsts.key(j, explainer))[1] for j in range(firsts.rows)]
+    counted = tally_tuples(grouped, classes, decisions, explainer)
+    builder.tallies.update(zip(counted.cause_ids, counted.tallies, strict=True))
+    report = builder.report()
+    index = pa.array(counted.row_cause)
+    keys = [c for c in KEY_COLUMNS if c != "tcp_flags"]  # the columns group_tuples groups by
+    tuples = (
+        grouped.table.select(keys)
+        .append_column("cause_id", pa.array(counted.cause_ids, pa.string()).take(index))
+        .append_column("intent", pa.array([t.intent for t in counted.tallies], pa.string()).take(index))
     )
-    add = builder.add_decided
-    contains = explainer.space.contains
-    sport, dport, proto, iface = cols["srcport"], cols["dstport"], cols["protocol"], cols["interface_id"]
-    counts, seen_first, seen_last = cols["n"], cols["first_seen"], cols["last_seen"]
-    for i, c in enumerate(classes.tolist()):
-        s = src[i]
-        add(
-            decisions[c],
-            contains(s),
-            s,
-            dst[i],
-            sport[i],
-            dport[i],
-            proto[i],
-            iface[i],
-            counts[i],
-            seen_first[i],
-            seen_last[i],
-            i,
-        )
-    return builder.report()
+    return CausePass(report, tuples)
 
 
 class CauseBuilder:
@@ -107,7 +102,7 @@ class CauseBuilder:
     def __init__(self, explainer: Explainer, example: Callable[[Any], tuple[RecordKey, dict[str, Any]]]) -> None:
         self.explainer = explainer
         self.example = example
-        self.tallies: dict[str, _Tally] = {}
+        self.tallies: dict[str, Tally] = {}
         self._seq = 0
 
     def add(self, key: RecordKey, n: int, first: Any, last: Any, ref: Any) -> str:
@@ -148,7 +143,7 @@ class CauseBuilder:
         cid = d.cause(internal)
         t = self.tallies.get(cid)
         if t is None:
-            t = self.tallies[cid] = _Tally(d, d.intent(internal))
+            t = self.tallies[cid] = Tally(d, d.intent(internal))
         t.records += n
         t.tuples += 1
         t.sources[src or "?"] += n
@@ -238,7 +233,7 @@ def _few(counter: Counter[str], noun: str) -> str:
     return next(iter(counter)) if len(counter) == 1 else f"{len(counter):,} {noun}"
 
 
-def _traffic_text(t: _Tally) -> str:
+def _traffic_text(t: Tally) -> str:
     """``tcp port 22`` or ``tcp ports 22, 3389, 80 and 41 more``."""
     protos = "/".join(proto_text(p) for p in sorted(t.protocols)) or "?"
     if not t.ports:
@@ -250,7 +245,7 @@ def _traffic_text(t: _Tally) -> str:
     return f"{protos} ports {', '.join(top)}{more}"
 
 
-def _message(d: Decision, t: _Tally) -> str:
+def _message(d: Decision, t: Tally) -> str:
     """One sentence for the whole cause."""
     sources, destinations = _few(t.sources, "sources"), _few(t.destinations, "destinations")
     if t.intent == "intended-block":
