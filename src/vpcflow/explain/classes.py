@@ -83,15 +83,7 @@ def class_index(grouped: GroupedTuples, explainer: Explainer) -> tuple[np.ndarra
     parts.append(np.where(np.isnan(sp) | np.isnan(dp), 3, np.sign(np.nan_to_num(sp - dp)) + 1).astype(np.int64))
     for c in ("tcp_flags", "reject_reason", "action", "record_type", "reverse_accepted", "busy_with_other_peers"):
         parts.append(encode(table.column(c))[0])
-    expired = np.zeros(grouped.rows, dtype=np.int64)
-    idle_rows = np.flatnonzero(~table.column("idle_seconds").is_null().to_numpy(zero_copy_only=False))
-    if len(idle_rows):  # only tuples answering an ACCEPT have an idle gap: convert just those rows
-        few = table.select(["interface_id", "protocol", "idle_seconds", "reverse_accepts"]).take(pa.array(idle_rows))
-        expired[idle_rows] = [
-            explainer.tracking_expired(iface, proto, idle, accepts > 1)
-            for iface, proto, idle, accepts in zip(*few.to_pydict().values(), strict=True)
-        ]
-    parts.append(expired)
+    parts.append(_expired(table, explainer))
     _, first, inverse = np.unique(_row_codes(parts), return_index=True, return_inverse=True)
     return inverse.reshape(-1), first
 
@@ -114,3 +106,30 @@ def _row_codes(parts: list[np.ndarray]) -> np.ndarray:
         code = code * base + part
         width *= base
     return code
+
+
+def _expired(table: pa.Table, explainer: Explainer) -> np.ndarray:
+    """``Explainer.tracking_expired`` of every row (1 or 0): the timeout looked up once per interface,
+    protocol and stream-or-not, the idle gaps compared to it with numpy."""
+    expired = np.zeros(table.num_rows, dtype=np.int64)
+    rows = np.flatnonzero(~table.column("idle_seconds").is_null().to_numpy(zero_copy_only=False))
+    if not len(rows):  # only tuples answering an ACCEPT have an idle gap
+        return expired
+    few = table.select(["interface_id", "protocol", "idle_seconds", "reverse_accepts"]).take(pa.array(rows))
+    iface_codes, ifaces = encode(few.column("interface_id"))
+    proto_codes, protos = encode(few.column("protocol"))
+    stream = (pc.fill_null(few.column("reverse_accepts"), 0).to_numpy() > 1).astype(np.int64)
+    combos, inverse = np.unique((iface_codes * len(protos) + proto_codes) * 2 + stream, return_inverse=True)
+    limits = np.zeros(len(combos), dtype=np.int64)
+    known = np.zeros(len(combos), dtype=bool)
+    for j, combo in enumerate(combos.tolist()):
+        pair, is_stream = divmod(combo, 2)
+        iface, proto = ifaces[pair // len(protos)], protos[pair % len(protos)]
+        timeouts = explainer.timeouts(iface)
+        limit = timeouts.for_protocol(proto, bool(is_stream)) if timeouts is not None else None
+        if limit is not None:
+            limits[j], known[j] = limit, True
+    inverse = inverse.reshape(-1)
+    idle = few.column("idle_seconds").to_numpy().astype(np.int64)
+    expired[rows] = known[inverse] & (idle > limits[inverse])
+    return expired
