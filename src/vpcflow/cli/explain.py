@@ -12,7 +12,6 @@ from typing import Any
 
 import click
 import duckdb
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from vpcflow.cli.output import dumps, emit_rows, format_option, resolve_format, stderr_console
 from vpcflow.errors import InputError
@@ -91,6 +90,8 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
     if not enabled or not console.is_terminal:
         yield None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn  # a terminal's only
+
     with Progress(TextColumn("explaining"), BarColumn(), MofNCompleteColumn(), console=console, transient=True) as bar:
         task = bar.add_task("explain", total=None)
 

@@ -18,7 +18,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vpcflow.explain.core import Explainer
-from vpcflow.snapshot.addr import is_ip
 
 if TYPE_CHECKING:
     from vpcflow.explain.batch import GroupedTuples
@@ -39,18 +38,6 @@ def _spread(column: pa.ChunkedArray | pa.Array, fn: Callable[[Any], Any], intern
     codes, values = encode(column)
     mapped = np.fromiter((intern.setdefault(fn(v), len(intern)) for v in values), dtype=np.int64, count=len(values))
     return mapped[codes]
-
-
-def packet_addresses(addr: list[str | None], pkt_addr: list[str | None]) -> list[str | None]:
-    """The packet's own address per row: pkt-srcaddr (pkt-dstaddr) when it is an address, as RecordKey."""
-    valid: dict[str | None, bool] = {}
-    out = []
-    for a, p in zip(addr, pkt_addr, strict=True):
-        ok = valid.get(p)
-        if ok is None:
-            ok = valid[p] = is_ip(p)
-        out.append(p if ok else a)
-    return out
 
 
 def class_index(grouped: GroupedTuples, explainer: Explainer) -> tuple[np.ndarray, np.ndarray]:

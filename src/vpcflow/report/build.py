@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from vpcflow.report import gather
-from vpcflow.report.causes import causes_view, explain_causes_document, tuple_intents
+from vpcflow.report.causes import causes_view, explain_rejects
 from vpcflow.report.coverage import coverage_view
 from vpcflow.report.detections import (
     REPORT_MAX_FINDINGS,
@@ -75,9 +75,9 @@ def build_report(request: ReportRequest, progress: Progress | None = None) -> Re
         causes: Causes | None = None
         if snapshot is not None:
             step("explaining the rejects")
-            causes = causes_view(explain_causes_document(con, snapshot, request.internal_cidrs), snapshot)
-            step("deciding each rejected tuple's intent")
-            gather.register_intents(con, tuple_intents(con, snapshot, request.internal_cidrs))
+            document, intents = explain_rejects(con, snapshot, request.internal_cidrs)
+            causes = causes_view(document, snapshot)
+            gather.register_intents(con, intents)
         step("aggregating the charts")
         charts = gather.charts(con, traffic.first_record, traffic.last_record, request.top)
     finally:

@@ -15,9 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from vpcflow.errors import InputError
-from vpcflow.explain import Explainer, explain_causes
-from vpcflow.explain.batch import KEY_COLUMNS, group_tuples
-from vpcflow.explain.classes import class_index, packet_addresses
+from vpcflow.explain.causes import cause_pass
 from vpcflow.records.schema import RECORD_SCHEMA
 from vpcflow.report.model import INTENT_ORDER, Blocker, Causes, CauseView, Count, Fix, Resource
 from vpcflow.snapshot import Snapshot
@@ -25,32 +23,20 @@ from vpcflow.snapshot import Snapshot
 PROTOCOL_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"}
 
 
-def explain_causes_document(
+def explain_rejects(
     con: duckdb.DuckDBPyConnection, snapshot: Snapshot, internal_cidrs: Sequence[str] = ()
-) -> dict[str, Any]:
-    """The causes of the rejects in ``con`` (the store's views), as explain's JSON document."""
-    report = explain_causes(con, snapshot, "rejects", "flows", internal_cidrs=internal_cidrs)
-    document: dict[str, Any] = report.to_json()
-    return document
+) -> tuple[dict[str, Any], pa.Table]:
+    """The causes of the rejects in ``con`` (the store's views), as explain's JSON document, and the
+    intent of each distinct rejected tuple (its key columns and ``intent``) from the same pass.
 
-
-def tuple_intents(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, internal_cidrs: Sequence[str] = ()) -> pa.Table:
-    """The intent of each distinct rejected tuple, decided by explain's Explainer as its causes are.
-
-    The causes say how many records each intent has, not when: the timeline joins this table (the
-    tuple's key columns and its intent) to the records to split each time bucket by intent.
+    The causes say how many records each intent has, not when: the timeline joins the tuples to the
+    records to split each time bucket by intent.
     """
-    grouped = group_tuples(con, "rejects", "flows", light=True)
-    explainer = Explainer(snapshot, memo=False, internal_cidrs=internal_cidrs)
-    # as explain_causes does: one decision per class of tuples, the intent by where the packet came from
-    classes, representatives = class_index(grouped, explainer)
-    decisions = [explainer.decide(grouped.key(int(r), explainer))[1] for r in representatives]
-    sources = packet_addresses(grouped.columns["srcaddr"], grouped.columns["pkt_srcaddr"])
-    contains = explainer.space.contains
-    intents = [decisions[c].intent(contains(sources[i])) for i, c in enumerate(classes.tolist())]
-    keys = [c for c in KEY_COLUMNS if c != "tcp_flags"]  # the columns group_tuples groups by
+    found = cause_pass(con, snapshot, "rejects", "flows", internal_cidrs=internal_cidrs)
+    document: dict[str, Any] = found.report.to_json()
+    keys = [c for c in found.tuples.column_names if c not in ("cause_id", "intent")]
     schema = pa.schema([RECORD_SCHEMA.field(c) for c in keys] + [pa.field("intent", pa.string())])
-    return pa.table({**{c: grouped.columns[c] for c in keys}, "intent": intents}, schema=schema)
+    return document, found.tuples.select([*keys, "intent"]).cast(schema)
 
 
 def _tag(raw: Mapping[str, Any], key: str = "Name") -> str | None:
