@@ -15,12 +15,16 @@ with the machine's load average, because wall time on a shared machine measures 
 first library run splits the time into the grouping SQL and the Python per tuple.
 
     .venv/bin/python bench/bench_explain.py --rejects 1000000 --distinct 100000 --runs 5
+
+Every process imports vpcflow from this checkout's ``src`` (put first on PYTHONPATH), not whichever
+vpcflow the virtualenv has installed, so a worktree measures its own code.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import statistics
@@ -34,6 +38,17 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+sys.path.insert(0, str(SRC))
+
+
+def _env() -> dict[str, str]:
+    """The environment of every measured process: this checkout's ``src`` first on PYTHONPATH."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(SRC), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
+    return env
+
 
 WEB_SUBNET, APP_SUBNET, DB_SUBNET = "subnet-0000000000000000a", "subnet-0000000000000000b", "subnet-0000000000000000c"
 VPC = "vpc-00000000000000001"
@@ -302,7 +317,7 @@ MODES = {"causes": ("cli", ()), "per_tuple": ("cli", ("--per-tuple",)), "duckdb_
 def _measure(mode: str, store: Path, snap: Path) -> dict[str, Any]:
     kind, extra = MODES[mode]
     code = (CLI if kind == "cli" else BASELINE).format(store=str(store), snap=str(snap), extra=list(extra))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=_env())
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
@@ -324,6 +339,7 @@ def main() -> None:
             capture_output=True,
             text=True,
             check=True,
+            env=_env(),
         )
         first = json.loads(split.stdout.strip().splitlines()[-1])
         print(json.dumps(first), flush=True)
@@ -337,7 +353,8 @@ def main() -> None:
         base = median["duckdb_group_by"]
         summary = {
             "machine": f"{platform.processor() or platform.machine()}, {_cpus()} CPUs, Python {platform.python_version()}",
-            "date": datetime.now(UTC).date().isoformat(),
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "source": str(SRC),
             "rejects": args.rejects,
             "distinct_tuples": first["distinct"],
             "decision_classes": first["classes"],
@@ -359,8 +376,6 @@ def main() -> None:
 
 
 def _cpus() -> int:
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 

@@ -52,13 +52,9 @@ def class_index(grouped: GroupedTuples, explainer: Explainer) -> tuple[np.ndarra
     for c in ("srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr"):  # is the address the interface's own?
         addr_codes, addrs = encode(table.column(c))
         width = len(addrs)
-        pair_values, pair_rows = np.unique(iface_codes * width + addr_codes, return_inverse=True)
-        owned = np.fromiter(
-            (explainer.owns(ifaces[p // width], addrs[p % width]) for p in pair_values.tolist()),
-            dtype=np.int64,
-            count=len(pair_values),
-        )
-        parts.append(owned[pair_rows.reshape(-1)])
+        code_of = {a: k for k, a in enumerate(addrs[:-1])}  # the last is the null
+        owned = [i * width + code_of[a] for i, f in enumerate(ifaces) for a in explainer.own(f) if a in code_of]
+        parts.append(np.isin(iface_codes * width + addr_codes, owned).astype(np.int64))
     for c in ("interface_id", "flow_direction", "protocol"):
         parts.append(encode(table.column(c))[0])
     for c in ("srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr"):

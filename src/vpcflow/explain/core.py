@@ -290,11 +290,15 @@ class Explainer:
 
     def owns(self, interface_id: str | None, addr: str | None) -> bool:
         """Is ``addr`` one of the interface's own addresses (as the snapshot writes it)?"""
+        return addr in self.own(interface_id)
+
+    def own(self, interface_id: str | None) -> frozenset[str]:
+        """The interface's own addresses (as the snapshot writes them); none for an unknown interface."""
         own = self._own.get(interface_id)
         if own is None:
             mine = self.snapshot.enis.get(interface_id or "")
             own = self._own[interface_id] = frozenset(mine.addresses if mine is not None else ())
-        return addr in own
+        return own
 
     def _class_key(self, key: RecordKey) -> tuple[Any, ...]:
         """What the decision depends on; ``classes.class_index`` computes the same for many rows at once."""

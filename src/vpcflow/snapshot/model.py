@@ -477,6 +477,14 @@ class Snapshot:
     # ---- lookups -------------------------------------------------------------------------------------
     def eni_for_ip(self, ip: str) -> Eni | None:
         """The ENI owning a private IPv4 (primary or secondary), an IPv6 address or a delegated prefix."""
+        memo = self._memo("eni_for_ip")  # asked for both ends of every flow the engine evaluates
+        if ip in memo:
+            found: Eni | None = memo[ip]
+            return found
+        found = memo[ip] = self._eni_for_ip(ip)
+        return found
+
+    def _eni_for_ip(self, ip: str) -> Eni | None:
         try:
             key = parse_ip(ip)
         except ValueError:
