@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 from vpcflow.snapshot.addr import is_ip
@@ -192,8 +193,14 @@ def cause_id(verdict: str, packet: str, code: str, blockers: tuple[Blocker, ...]
     Blockers count by layer, direction, resource and rule: one ACL entry dropping the traffic of many
     interfaces is one cause.
     """
-    parts = [[b.layer, b.direction, b.resource_id, b.rule] for b in blockers]
-    text = json.dumps([verdict, packet, code, parts, intent], sort_keys=True)
+    return _cause_id(
+        verdict, packet, code, tuple((b.layer, b.direction, b.resource_id, b.rule) for b in blockers), intent
+    )
+
+
+@lru_cache(maxsize=4096)  # thousands of decision classes share a handful of causes
+def _cause_id(verdict: str, packet: str, code: str, parts: tuple[tuple[Any, ...], ...], intent: str) -> str:
+    text = json.dumps([verdict, packet, code, parts, intent], sort_keys=True)  # tuples dump as lists
     return "c-" + hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
