@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from vpcflow.explain.batch import KEY_COLUMNS, group_tuples
+from vpcflow.explain.batch import KEY_COLUMNS, GroupedTuples, group_tuples
 from vpcflow.explain.causefix import Members, cause_fixes
 from vpcflow.explain.classes import class_index
 from vpcflow.explain.core import WHERE, Decision, Explainer, proto_text
@@ -67,7 +67,11 @@ def cause_pass(
 ) -> CausePass:
     """``explain_causes``, keeping each tuple's cause and intent."""
     grouped = group_tuples(con, records, context, light=True)
-    explainer = Explainer(snapshot, memo=False, fixes=fixes, internal_cidrs=internal_cidrs)
+    return causes_of(grouped, Explainer(snapshot, memo=False, fixes=fixes, internal_cidrs=internal_cidrs))
+
+
+def causes_of(grouped: GroupedTuples, explainer: Explainer) -> CausePass:
+    """The causes of tuples grouped by ``group_tuples(..., light=True)``."""
 
     def example(row: int) -> tuple[RecordKey, dict[str, Any]]:
         one = grouped.take([row])
